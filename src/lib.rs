@@ -22,6 +22,9 @@
     // Generated codecs and protocol state machines are long by nature.
     clippy::too_many_lines,
     // BOLT names (`htlc_minimum_msat`, `revocation_basepoint`) are similar by design.
-    clippy::similar_names
+    clippy::similar_names,
+    // BOLT prose is full of protocol words (BigSize, Noise_XK, shachain) that are not code.
+    clippy::doc_markdown
 )]
 pub mod units;
+pub mod wire;
