@@ -18,6 +18,7 @@
 
 mod error;
 mod field;
+mod hex_input;
 mod integers;
 #[macro_use]
 mod message;
@@ -29,6 +30,7 @@ mod types;
 
 pub use error::{DecodeError, DecodeReason, EncodeError};
 pub use field::TruncatedSha256;
+pub use hex_input::{decode_hex_message, HexMessageError};
 pub use integers::{
     bigsize_len, read_bigsize, read_truncated, truncated_len, write_bigsize, write_truncated,
     BigSize,
