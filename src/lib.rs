@@ -26,5 +26,6 @@
     // BOLT prose is full of protocol words (BigSize, Noise_XK, shachain) that are not code.
     clippy::doc_markdown
 )]
+pub mod rpc;
 pub mod units;
 pub mod wire;
