@@ -25,4 +25,5 @@
     clippy::similar_names
 )]
 pub mod keys;
+pub mod tx;
 pub mod units;
