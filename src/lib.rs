@@ -26,6 +26,8 @@
     // BOLT prose is full of protocol words (BigSize, Noise_XK, shachain) that are not code.
     clippy::doc_markdown
 )]
+pub mod keys;
 pub mod rpc;
+pub mod tx;
 pub mod units;
 pub mod wire;
