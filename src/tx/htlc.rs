@@ -28,7 +28,8 @@ pub struct PaymentHash(pub [u8; 32]);
 pub struct PaymentPreimage(pub [u8; 32]);
 
 impl PaymentPreimage {
-    /// The payment hash this preimage unlocks.
+    /// The payment hash this preimage unlocks: `SHA256(payment_preimage)` (BOLT 2
+    /// `update_add_htlc`; BOLT 3 HTLC scripts).
     pub fn payment_hash(&self) -> PaymentHash {
         PaymentHash(sha256::Hash::hash(&self.0).to_byte_array())
     }
@@ -84,7 +85,8 @@ impl Htlc {
     }
 
     /// The witness script of this HTLC's output in the commitment with `keys`
-    /// ([`offered_htlc_script`] or [`received_htlc_script`]).
+    /// ([`offered_htlc_script`] or [`received_htlc_script`]; BOLT 3 "Offered HTLC Outputs",
+    /// "Received HTLC Outputs").
     pub fn witness_script(&self, keys: &CommitmentKeys) -> ScriptBuf {
         match self.direction {
             HtlcDirection::Offered => offered_htlc_script(keys, &self.payment_hash),
@@ -186,7 +188,8 @@ pub fn build_htlc_tx(
 }
 
 impl HtlcTx {
-    /// Signs the transaction with an HTLC key (`SIGHASH_ALL`, RFC 6979, low-S): the owner's
+    /// Signs the transaction with an HTLC key (`SIGHASH_ALL`, RFC 6979, low-S; BOLT 3
+    /// "HTLC-Timeout and HTLC-Success Transactions"): the owner's
     /// `local_htlcpubkey` key or, producing `htlc_signature`, the counterparty's
     /// `remote_htlcpubkey` key.
     pub fn sign<C: Signing>(
@@ -205,7 +208,7 @@ impl HtlcTx {
     }
 
     /// Checks a signature by `pubkey` over this transaction (e.g. a received `htlc_signature`
-    /// against `remote_htlcpubkey`).
+    /// against `remote_htlcpubkey`; BOLT 2 `commitment_signed`, low-S).
     pub fn verify<C: Verification>(
         &self,
         secp: &Secp256k1<C>,
@@ -223,7 +226,8 @@ impl HtlcTx {
         )
     }
 
-    /// The broadcastable transaction: witness `0 <remotehtlcsig> <localhtlcsig> <>` for a
+    /// The broadcastable transaction (BOLT 3 "HTLC-Timeout and HTLC-Success Transactions"):
+    /// witness `0 <remotehtlcsig> <localhtlcsig> <>` for a
     /// timeout, `0 <remotehtlcsig> <localhtlcsig> <payment_preimage>` for a success.
     ///
     /// `preimage` is required for (and checked against) a success and ignored for a timeout.
