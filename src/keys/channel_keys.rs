@@ -67,7 +67,9 @@ pub struct ChannelSecrets {
 
 impl ChannelSecrets {
     /// Derives the keys of channel number `channel_index` from the node seed, so that a node
-    /// restored from its seed regenerates every channel's keys given the channel indices.
+    /// restored from its seed regenerates every channel's keys given the channel indices
+    /// (the BOLT 2 `open_channel` keys; the per-commitment seed of BOLT 3 "Per-commitment
+    /// Secret Requirements", unguessable and never revealed).
     ///
     /// BIP32 path (every level hardened, so one leaked child key reveals no sibling):
     ///
@@ -126,7 +128,8 @@ impl ChannelSecrets {
         })
     }
 
-    /// The public basepoints to send in `open_channel` / `accept_channel`.
+    /// The public basepoints to send in `open_channel` / `accept_channel` (BOLT 2; BOLT 3
+    /// "Key Derivation").
     pub fn basepoints<C: Signing>(&self, secp: &Secp256k1<C>) -> ChannelBasepoints {
         let public = |k: &SecretKey| PublicKey::from_secret_key(secp, k);
         ChannelBasepoints {
@@ -138,12 +141,14 @@ impl ChannelSecrets {
         }
     }
 
-    /// Our per-commitment secret for commitment `number` (revealed to revoke it).
+    /// Our per-commitment secret for commitment `number`, revealed to revoke it (BOLT 3
+    /// "Per-commitment Secret Requirements").
     pub fn per_commitment_secret(&self, number: CommitmentNumber) -> PerCommitmentSecret {
         self.commitment_seed.secret(number.secret_index())
     }
 
-    /// Our per-commitment point for commitment `number` (`first_per_commitment_point` is
+    /// Our per-commitment point for commitment `number` (BOLT 3 "Key Derivation";
+    /// `first_per_commitment_point` is
     /// number 0's; `revoke_and_ack` carries the one two ahead of the revoked commitment).
     pub fn per_commitment_point<C: Signing>(
         &self,
@@ -154,7 +159,7 @@ impl ChannelSecrets {
     }
 
     /// Private key of our htlcpubkey in the commitment with `per_commitment_point` (ours or
-    /// theirs): signs HTLC transactions and HTLC claims.
+    /// theirs): signs HTLC transactions and HTLC claims (BOLT 3 "Key Derivation").
     pub fn htlc_key<C: Signing>(
         &self,
         secp: &Secp256k1<C>,
@@ -164,7 +169,8 @@ impl ChannelSecrets {
     }
 
     /// Private key of our `local_delayedpubkey` in our commitment with `per_commitment_point`:
-    /// sweeps `to_local` and HTLC-transaction outputs after `to_self_delay`.
+    /// sweeps `to_local` and HTLC-transaction outputs after `to_self_delay` (BOLT 3 "Key
+    /// Derivation").
     pub fn delayed_payment_key<C: Signing>(
         &self,
         secp: &Secp256k1<C>,
@@ -178,7 +184,8 @@ impl ChannelSecrets {
     }
 
     /// Private key of the `revocationpubkey` of the counterparty's commitment they revoked by
-    /// revealing `their_secret`: spends every output of that commitment that pays them.
+    /// revealing `their_secret`: spends every output of that commitment that pays them
+    /// (BOLT 3 "`revocationpubkey` Derivation").
     pub fn revocation_key<C: Signing>(
         &self,
         secp: &Secp256k1<C>,

@@ -31,7 +31,8 @@ impl CommitmentNumber {
     /// The last commitment a channel can ever have (2^48 - 1).
     pub const MAX: CommitmentNumber = CommitmentNumber(MAX_48);
 
-    /// A commitment number; fails if `n` does not fit in 48 bits.
+    /// A commitment number; fails if `n` does not fit in 48 bits (BOLT 3 "Commitment
+    /// Transaction").
     pub fn new(n: u64) -> Result<CommitmentNumber, KeysError> {
         if n > MAX_48 {
             return Err(KeysError::Above48Bits(n));
@@ -39,12 +40,12 @@ impl CommitmentNumber {
         Ok(CommitmentNumber(n))
     }
 
-    /// The number as an integer.
+    /// The number as an integer (BOLT 3 "Commitment Transaction").
     pub fn value(self) -> u64 {
         self.0
     }
 
-    /// The next commitment number, or `None` once 2^48 - 1 is reached.
+    /// The next commitment number (BOLT 3 "Commitment Transaction"), or `None` once 2^48 - 1 is reached.
     pub fn next(self) -> Option<CommitmentNumber> {
         (self.0 < MAX_48).then(|| CommitmentNumber(self.0 + 1))
     }
@@ -72,7 +73,8 @@ impl SecretIndex {
     /// The index of the first secret used, 2^48 - 1 (commitment number 0).
     pub const FIRST: SecretIndex = SecretIndex(MAX_48);
 
-    /// A secret index; fails if `index` does not fit in 48 bits.
+    /// A secret index; fails if `index` does not fit in 48 bits (BOLT 3 "Per-commitment
+    /// Secret Requirements").
     pub fn new(index: u64) -> Result<SecretIndex, KeysError> {
         if index > MAX_48 {
             return Err(KeysError::Above48Bits(index));
@@ -80,12 +82,13 @@ impl SecretIndex {
         Ok(SecretIndex(index))
     }
 
-    /// The index as an integer.
+    /// The index as an integer (BOLT 3 "Per-commitment Secret Requirements").
     pub fn value(self) -> u64 {
         self.0
     }
 
-    /// The commitment number whose per-commitment secret has this index.
+    /// The commitment number whose per-commitment secret has this index (BOLT 3
+    /// "Per-commitment Secret Requirements").
     pub fn commitment_number(self) -> CommitmentNumber {
         CommitmentNumber(MAX_48 - self.0)
     }
@@ -109,7 +112,8 @@ pub struct ObscuringFactor(u64);
 
 impl ObscuringFactor {
     /// The factor for a channel; `initiator` sent `open_channel`, `responder` sent
-    /// `accept_channel` (the order matters: it is the hash input order).
+    /// `accept_channel` (the order matters: it is the hash input order) (BOLT 3 "Commitment
+    /// Transaction").
     pub fn new(
         initiator_payment_basepoint: &PublicKey,
         responder_payment_basepoint: &PublicKey,
@@ -123,17 +127,19 @@ impl ObscuringFactor {
         ObscuringFactor(u64::from_be_bytes(low))
     }
 
-    /// The 48-bit factor as an integer.
+    /// The 48-bit factor as an integer (BOLT 3 "Commitment Transaction").
     pub fn value(self) -> u64 {
         self.0
     }
 
-    /// The obscured commitment number: `commitment_number XOR factor`, 48 bits.
+    /// The obscured commitment number: `commitment_number XOR factor`, 48 bits (BOLT 3
+    /// "Commitment Transaction").
     pub fn obscure(self, number: CommitmentNumber) -> u64 {
         number.0 ^ self.0
     }
 
-    /// The commitment transaction's locktime and its input's sequence for `number`: locktime
+    /// The commitment transaction's locktime and its input's sequence for `number` (BOLT 3
+    /// "Commitment Transaction"): locktime
     /// is `0x20` followed by the lower 24 bits of the obscured number, sequence is `0x80`
     /// followed by its upper 24 bits.
     pub fn lock_time_and_sequence(self, number: CommitmentNumber) -> (LockTime, Sequence) {
@@ -148,7 +154,8 @@ impl ObscuringFactor {
     }
 
     /// Decodes a commitment number from a locktime and sequence, or `None` if their upper
-    /// bytes are not the `0x20` / `0x80` tags of a commitment transaction.
+    /// bytes are not the `0x20` / `0x80` tags of a commitment transaction (BOLT 3
+    /// "Commitment Transaction").
     pub fn commitment_number(
         self,
         lock_time: LockTime,
@@ -162,7 +169,8 @@ impl ObscuringFactor {
         Some(CommitmentNumber(obscured ^ self.0))
     }
 
-    /// Decodes the commitment number of a transaction that spends the funding output, or `None`
+    /// Decodes the commitment number of a transaction that spends the funding output (BOLT 3
+    /// "Commitment Transaction"; BOLT 5 uses it to spot revoked commitments), or `None`
     /// if it does not have the shape of a commitment transaction (exactly one input, tagged
     /// locktime and sequence).
     pub fn commitment_number_of(self, tx: &Transaction) -> Option<CommitmentNumber> {

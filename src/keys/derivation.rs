@@ -118,7 +118,7 @@ pub struct CommitmentKeys {
 
 impl CommitmentKeys {
     /// Derives the keys of the commitment owned by `owner` from the owner's
-    /// `per_commitment_point`.
+    /// `per_commitment_point` (BOLT 3 "Key Derivation").
     pub fn derive<C: Verification>(
         secp: &Secp256k1<C>,
         per_commitment_point: &PerCommitmentPoint,

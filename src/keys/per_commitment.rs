@@ -20,12 +20,13 @@ use super::{KeysError, SecretIndex};
 pub struct CommitmentSeed([u8; 32]);
 
 impl CommitmentSeed {
-    /// Wraps 32 seed bytes.
+    /// Wraps 32 seed bytes (BOLT 3 "Per-commitment Secret Requirements").
     pub fn from_bytes(bytes: [u8; 32]) -> CommitmentSeed {
         CommitmentSeed(bytes)
     }
 
-    /// The seed bytes (to persist them; never send them).
+    /// The seed bytes, to persist them; never send them (BOLT 3 "Per-commitment Secret
+    /// Requirements": MUST NOT reveal the seed).
     pub fn to_bytes(&self) -> [u8; 32] {
         self.0
     }
@@ -65,18 +66,20 @@ pub(crate) fn derive_secret(base: [u8; 32], bits: u32, index: u64) -> [u8; 32] {
 pub struct PerCommitmentSecret([u8; 32]);
 
 impl PerCommitmentSecret {
-    /// Wraps 32 bytes, e.g. the `per_commitment_secret` of a received `revoke_and_ack`.
+    /// Wraps 32 bytes, e.g. the `per_commitment_secret` of a received `revoke_and_ack`
+    /// (BOLT 2; BOLT 3 "Per-commitment Secret Requirements").
     pub fn from_bytes(bytes: [u8; 32]) -> PerCommitmentSecret {
         PerCommitmentSecret(bytes)
     }
 
-    /// The secret bytes, as carried in `revoke_and_ack`.
+    /// The secret bytes, as carried in `revoke_and_ack` (BOLT 2).
     pub fn to_bytes(self) -> [u8; 32] {
         self.0
     }
 
-    /// The secret as a secp256k1 scalar; fails if the bytes are zero or not below the curve
-    /// order (a peer can send such bytes; a seed generates them with negligible probability).
+    /// The secret as a secp256k1 scalar (BOLT 3 "`revocationpubkey` Derivation"); fails if
+    /// the bytes are zero or not below the curve order (a peer can send such bytes; a seed
+    /// generates them with negligible probability).
     pub fn to_secret_key(self) -> Result<SecretKey, KeysError> {
         SecretKey::from_slice(&self.0).map_err(|_| KeysError::InvalidSecretKey)
     }
@@ -106,7 +109,7 @@ impl fmt::Debug for PerCommitmentSecret {
 pub struct PerCommitmentPoint(pub PublicKey);
 
 impl PerCommitmentPoint {
-    /// The point as a public key.
+    /// The point as a public key (BOLT 3 "Key Derivation").
     pub fn public_key(&self) -> &PublicKey {
         &self.0
     }

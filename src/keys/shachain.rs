@@ -54,7 +54,8 @@ fn prefix_mask(b: usize) -> u64 {
 }
 
 impl SecretStore {
-    /// An empty store, expecting index 2^48 - 1 first.
+    /// An empty store, expecting index 2^48 - 1 first (BOLT 3 "Efficient Per-commitment
+    /// Secret Storage").
     pub fn new() -> SecretStore {
         SecretStore {
             known: [None; BUCKETS],
@@ -62,7 +63,8 @@ impl SecretStore {
         }
     }
 
-    /// The index the next received secret must have, or `None` if all 2^48 were received.
+    /// The index the next received secret must have, or `None` if all 2^48 were received
+    /// (BOLT 3: secrets arrive in descending order starting at `0xFFFFFFFFFFFF`).
     pub fn next_index(&self) -> Option<SecretIndex> {
         self.next.and_then(|i| SecretIndex::new(i).ok())
     }
@@ -118,7 +120,8 @@ impl SecretStore {
         })
     }
 
-    /// A fixed-size encoding for persistence: the next index, then each bucket's index and
+    /// A fixed-size encoding of the BOLT 3 "Efficient Per-commitment Secret Storage" array,
+    /// for persistence: the next index, then each bucket's index and
     /// secret, big-endian, with `u64::MAX` marking "none".
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(ENCODED_LEN);
@@ -131,7 +134,8 @@ impl SecretStore {
         out
     }
 
-    /// Decodes [`SecretStore::encode`]'s output, checking that every bucket holds an index
+    /// Decodes [`SecretStore::encode`]'s output (BOLT 3 "Efficient Per-commitment Secret
+    /// Storage"), checking that every bucket holds an index
     /// that belongs in it, that was received before the next index, and that every stored
     /// secret derivable from another stored secret matches it.
     pub fn decode(bytes: &[u8]) -> Result<SecretStore, KeysError> {

@@ -262,17 +262,19 @@ fn check_balances(spec: &CommitmentSpec) -> Result<(), TxError> {
 }
 
 impl CommitmentTx {
-    /// The commitment's txid (signatures do not change it: segwit).
+    /// The commitment's txid (BOLT 3 "Commitment Transaction"; signatures do not change it:
+    /// segwit).
     pub fn txid(&self) -> Txid {
         self.tx.compute_txid()
     }
 
-    /// The owner's keys this commitment was built with.
+    /// The owner's keys this commitment was built with (BOLT 3 "Key Derivation").
     pub fn keys(&self) -> &CommitmentKeys {
         &self.keys
     }
 
-    /// The owner's `to_self_delay` this commitment was built with.
+    /// The owner's `to_self_delay` this commitment was built with (BOLT 3 "`to_local`
+    /// Output").
     pub fn to_self_delay(&self) -> u16 {
         self.to_self_delay
     }

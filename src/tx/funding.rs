@@ -23,7 +23,8 @@ pub struct FundingOutput {
 }
 
 impl FundingOutput {
-    /// The funding output locked to the two `funding_pubkey`s, in any order.
+    /// The funding output locked to the two `funding_pubkey`s, in any order (BOLT 3 "Funding
+    /// Transaction Output").
     pub fn new(outpoint: OutPoint, amount: Amount, a: PublicKey, b: PublicKey) -> FundingOutput {
         let pubkeys = if a.serialize() <= b.serialize() {
             [a, b]
@@ -37,17 +38,19 @@ impl FundingOutput {
         }
     }
 
-    /// The funding keys in script order (`pubkey1`, `pubkey2`).
+    /// The funding keys in script order (`pubkey1`, `pubkey2`) (BOLT 3 "Funding Transaction
+    /// Output").
     pub fn pubkeys(&self) -> [PublicKey; 2] {
         self.pubkeys
     }
 
-    /// `2 <pubkey1> <pubkey2> 2 OP_CHECKMULTISIG`.
+    /// `2 <pubkey1> <pubkey2> 2 OP_CHECKMULTISIG` (BOLT 3 "Funding Transaction Output").
     pub fn witness_script(&self) -> ScriptBuf {
         funding_script(&self.pubkeys[0], &self.pubkeys[1])
     }
 
-    /// The output as it appears in the funding transaction: P2WSH of [`Self::witness_script`].
+    /// The output as it appears in the funding transaction: P2WSH of [`Self::witness_script`]
+    /// (BOLT 3 "Funding Transaction Output").
     pub fn tx_out(&self) -> TxOut {
         TxOut {
             value: self.amount,
@@ -56,7 +59,7 @@ impl FundingOutput {
     }
 
     /// Signs input 0 of `tx` (a commitment or closing transaction spending this output) with a
-    /// funding key (`SIGHASH_ALL`).
+    /// funding key (`SIGHASH_ALL`, BOLT 3 Appendix B/C).
     pub fn sign<C: Signing>(
         &self,
         secp: &Secp256k1<C>,
@@ -73,8 +76,8 @@ impl FundingOutput {
         )
     }
 
-    /// Checks a funding-key signature over input 0 of `tx` (`funding_created`,
-    /// `funding_signed`, `commitment_signed`, `closing_signed`).
+    /// Checks a funding-key signature over input 0 of `tx` (BOLT 2 `funding_created`,
+    /// `funding_signed`, `commitment_signed`, `closing_signed`; BOLT 3 `SIGHASH_ALL`, low-S).
     pub fn verify<C: Verification>(
         &self,
         secp: &Secp256k1<C>,
@@ -96,7 +99,8 @@ impl FundingOutput {
         )
     }
 
-    /// The witness `0 <signature_for_pubkey1> <signature_for_pubkey2> <script>`, given each
+    /// The witness `0 <signature_for_pubkey1> <signature_for_pubkey2> <script>` (BOLT 3
+    /// "Commitment Transaction", "Legacy Closing Transaction"), given each
     /// signature with the funding key that made it, in any order. The signatures themselves
     /// are not checked here (use [`Self::verify`]).
     pub fn witness(
@@ -119,7 +123,8 @@ impl FundingOutput {
         Ok(witness)
     }
 
-    /// `tx` (a commitment or closing transaction) with the funding witness on input 0.
+    /// `tx` (a commitment or closing transaction) with the funding witness on input 0 (BOLT 3
+    /// "Commitment Transaction", "Legacy Closing Transaction").
     pub fn into_signed(
         &self,
         mut tx: Transaction,

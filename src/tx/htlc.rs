@@ -28,7 +28,8 @@ pub struct PaymentHash(pub [u8; 32]);
 pub struct PaymentPreimage(pub [u8; 32]);
 
 impl PaymentPreimage {
-    /// The payment hash this preimage unlocks.
+    /// The payment hash this preimage unlocks: `SHA256(payment_preimage)` (BOLT 2
+    /// `update_add_htlc`; BOLT 3 HTLC scripts).
     pub fn payment_hash(&self) -> PaymentHash {
         PaymentHash(sha256::Hash::hash(&self.0).to_byte_array())
     }
@@ -80,11 +81,16 @@ impl Htlc {
     /// the dust limit (BOLT 3 "Trimmed Outputs").
     pub fn is_trimmed(&self, feerate: FeeratePerKw, dust_limit: Amount) -> bool {
         let amount = self.amount.to_amount_floor();
-        amount < dust_limit + self.htlc_tx_fee(feerate)
+        // A peer-chosen dust limit near `u64::MAX` must not overflow (and panic): such a
+        // threshold trims everything.
+        dust_limit
+            .checked_add(self.htlc_tx_fee(feerate))
+            .is_none_or(|threshold| amount < threshold)
     }
 
     /// The witness script of this HTLC's output in the commitment with `keys`
-    /// ([`offered_htlc_script`] or [`received_htlc_script`]).
+    /// ([`offered_htlc_script`] or [`received_htlc_script`]; BOLT 3 "Offered HTLC Outputs",
+    /// "Received HTLC Outputs").
     pub fn witness_script(&self, keys: &CommitmentKeys) -> ScriptBuf {
         match self.direction {
             HtlcDirection::Offered => offered_htlc_script(keys, &self.payment_hash),
@@ -186,7 +192,8 @@ pub fn build_htlc_tx(
 }
 
 impl HtlcTx {
-    /// Signs the transaction with an HTLC key (`SIGHASH_ALL`, RFC 6979, low-S): the owner's
+    /// Signs the transaction with an HTLC key (`SIGHASH_ALL`, RFC 6979, low-S; BOLT 3
+    /// "HTLC-Timeout and HTLC-Success Transactions"): the owner's
     /// `local_htlcpubkey` key or, producing `htlc_signature`, the counterparty's
     /// `remote_htlcpubkey` key.
     pub fn sign<C: Signing>(
@@ -205,7 +212,7 @@ impl HtlcTx {
     }
 
     /// Checks a signature by `pubkey` over this transaction (e.g. a received `htlc_signature`
-    /// against `remote_htlcpubkey`).
+    /// against `remote_htlcpubkey`; BOLT 2 `commitment_signed`, low-S).
     pub fn verify<C: Verification>(
         &self,
         secp: &Secp256k1<C>,
@@ -223,7 +230,8 @@ impl HtlcTx {
         )
     }
 
-    /// The broadcastable transaction: witness `0 <remotehtlcsig> <localhtlcsig> <>` for a
+    /// The broadcastable transaction (BOLT 3 "HTLC-Timeout and HTLC-Success Transactions"):
+    /// witness `0 <remotehtlcsig> <localhtlcsig> <>` for a
     /// timeout, `0 <remotehtlcsig> <localhtlcsig> <payment_preimage>` for a success.
     ///
     /// `preimage` is required for (and checked against) a success and ignored for a timeout.
@@ -253,5 +261,70 @@ impl HtlcTx {
         let mut tx = self.tx;
         tx.input.first_mut().ok_or(TxError::NoSuchInput(0))?.witness = witness;
         Ok(tx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn htlc(direction: HtlcDirection, msat: u64) -> Htlc {
+        Htlc {
+            direction,
+            amount: Msat(msat),
+            payment_hash: PaymentPreimage([1; 32]).payment_hash(),
+            cltv_expiry: 500,
+        }
+    }
+
+    #[test]
+    fn trimming_threshold_follows_the_fee_calculation_example() {
+        // BOLT 3 "Fee Calculation" example: 5000 sat/kw, dust limit 546; HTLC-timeout fee
+        // 3315, HTLC-success fee 3515.
+        let feerate = FeeratePerKw(5000);
+        let dust = Amount::from_sat(546);
+        let offered = htlc(HtlcDirection::Offered, 5_000_000);
+        assert_eq!(offered.htlc_tx_fee(feerate), Amount::from_sat(3315));
+        assert!(!offered.is_trimmed(feerate, dust));
+        assert!(htlc(HtlcDirection::Offered, 1_000_000).is_trimmed(feerate, dust));
+        let received = htlc(HtlcDirection::Received, 7_000_000);
+        assert_eq!(received.htlc_tx_fee(feerate), Amount::from_sat(3515));
+        assert!(!received.is_trimmed(feerate, dust));
+        assert!(htlc(HtlcDirection::Received, 800_000).is_trimmed(feerate, dust));
+        // Exactly at the threshold is kept; one satoshi below (msat are dropped) is trimmed.
+        assert!(!htlc(HtlcDirection::Received, 4_061_000).is_trimmed(feerate, dust));
+        assert!(htlc(HtlcDirection::Received, 4_060_999).is_trimmed(feerate, dust));
+    }
+
+    #[test]
+    fn absurd_dust_limits_trim_instead_of_overflowing() {
+        let h = htlc(HtlcDirection::Offered, u64::MAX);
+        assert!(h.is_trimmed(FeeratePerKw(u32::MAX), Amount::from_sat(u64::MAX)));
+    }
+
+    #[test]
+    fn htlc_below_its_fee_has_no_htlc_tx_and_preimages_are_redacted() {
+        let secp = bitcoin::secp256k1::Secp256k1::new();
+        let key = |b: u8| SecretKey::from_slice(&[b; 32]).unwrap().public_key(&secp);
+        let keys = CommitmentKeys {
+            per_commitment_point: crate::keys::PerCommitmentPoint(key(1)),
+            revocation_pubkey: key(2),
+            local_htlcpubkey: key(3),
+            remote_htlcpubkey: key(4),
+            local_delayedpubkey: key(5),
+            remotepubkey: key(6),
+        };
+        let small = htlc(HtlcDirection::Offered, 1_000_000);
+        assert_eq!(
+            build_htlc_tx(Txid::all_zeros(), 0, &small, &keys, 144, FeeratePerKw(5000)),
+            Err(TxError::HtlcBelowFee {
+                amount: Amount::from_sat(1000),
+                fee: Amount::from_sat(3315)
+            })
+        );
+        assert_eq!(
+            format!("{:?}", PaymentPreimage([9; 32])),
+            "PaymentPreimage(..)"
+        );
     }
 }

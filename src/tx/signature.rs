@@ -81,3 +81,92 @@ pub fn sign_p2wpkh<C: Signing>(
 pub(crate) fn push_signature(witness: &mut Witness, signature: &Signature) {
     witness.push_ecdsa_signature(&bitcoin::ecdsa::Signature::sighash_all(*signature));
 }
+
+#[cfg(test)]
+mod tests {
+    use bitcoin::absolute::LockTime;
+    use bitcoin::transaction::Version;
+    use bitcoin::{OutPoint, ScriptBuf, Sequence, TxIn, TxOut};
+
+    use super::*;
+
+    /// secp256k1's group order `n`, big-endian.
+    const ORDER: [u8; 32] = [
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xfe, 0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36,
+        0x41, 0x41,
+    ];
+
+    /// The same signature with `s` replaced by `n - s`: equally valid for plain ECDSA, but
+    /// high-S, which BOLT 2 forbids (and Core's policy rejects).
+    fn high_s(sig: &Signature) -> Signature {
+        let compact = sig.serialize_compact();
+        let mut out = compact;
+        let mut borrow = 0i16;
+        for i in (0..32).rev() {
+            let d = i16::from(ORDER[i]) - i16::from(compact[32 + i]) - borrow;
+            borrow = i16::from(d < 0);
+            out[32 + i] = u8::try_from(d.rem_euclid(256)).unwrap();
+        }
+        Signature::from_compact(&out).unwrap()
+    }
+
+    fn tx() -> Transaction {
+        Transaction {
+            version: Version::TWO,
+            lock_time: LockTime::ZERO,
+            input: vec![TxIn {
+                previous_output: OutPoint::null(),
+                script_sig: ScriptBuf::new(),
+                sequence: Sequence::ZERO,
+                witness: Witness::new(),
+            }],
+            output: vec![TxOut {
+                value: Amount::from_sat(1000),
+                script_pubkey: ScriptBuf::new(),
+            }],
+        }
+    }
+
+    #[test]
+    fn signatures_are_deterministic_low_s_and_high_s_is_rejected() {
+        let secp = Secp256k1::new();
+        let key = SecretKey::from_slice(&[0x3c; 32]).unwrap();
+        let pubkey = key.public_key(&secp);
+        let script = ScriptBuf::from_bytes(vec![0x51]);
+        let amount = Amount::from_sat(5000);
+        let sig = sign_p2wsh(&secp, &tx(), 0, &script, amount, &key).unwrap();
+        assert_eq!(
+            sig,
+            sign_p2wsh(&secp, &tx(), 0, &script, amount, &key).unwrap()
+        );
+        verify_p2wsh(&secp, &tx(), 0, &script, amount, &sig, &pubkey).unwrap();
+
+        let high = high_s(&sig);
+        assert_ne!(high, sig);
+        let mut normalized = high;
+        normalized.normalize_s();
+        assert_eq!(normalized, sig, "n - s normalizes back to s");
+        assert_eq!(
+            verify_p2wsh(&secp, &tx(), 0, &script, amount, &high, &pubkey),
+            Err(TxError::InvalidSignature)
+        );
+        // Another amount is another sighash (BIP 143 commits to the spent value).
+        assert_eq!(
+            verify_p2wsh(
+                &secp,
+                &tx(),
+                0,
+                &script,
+                Amount::from_sat(5001),
+                &sig,
+                &pubkey
+            ),
+            Err(TxError::InvalidSignature)
+        );
+        assert_eq!(
+            sign_p2wsh(&secp, &tx(), 1, &script, amount, &key),
+            Err(TxError::NoSuchInput(1))
+        );
+    }
+}

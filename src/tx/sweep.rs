@@ -314,7 +314,7 @@ pub fn build_sweep(
 
 impl Sweep {
     /// Signs input `index` with `key` (`SIGHASH_ALL`) and sets its witness as its
-    /// [`Claim`] requires. For [`Claim::ToRemote`], `key` must match the output's key.
+    /// [`Claim`] requires (the witnesses of BOLT 3 "Commitment Transaction Outputs"). For [`Claim::ToRemote`], `key` must match the output's key.
     pub fn sign_input<C: Signing>(
         &mut self,
         secp: &Secp256k1<C>,
@@ -355,7 +355,8 @@ impl Sweep {
     }
 
     /// Signs every input with the same `key`, as in a justice transaction where every
-    /// input is claimed with the one revocation key.
+    /// input is claimed with the one revocation key (BOLT 5 "Revoked Transaction Close
+    /// Handling").
     pub fn sign_all<C: Signing>(
         &mut self,
         secp: &Secp256k1<C>,
