@@ -26,6 +26,8 @@
     // BOLT prose is full of protocol words (BigSize, Noise_XK, shachain) that are not code.
     clippy::doc_markdown
 )]
+pub mod channel;
+pub mod funding;
 pub mod keys;
 pub mod rpc;
 pub mod tx;

@@ -11,7 +11,20 @@ use bitcoin::Amount;
 
 /// An amount in millisatoshis (1/1000 of a satoshi), the unit of channel balances and HTLCs
 /// (BOLT 2 `*_msat` fields).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Msat(pub u64);
 
 impl Msat {
@@ -62,7 +75,20 @@ impl Sub for Msat {
 }
 
 /// A commitment feerate in satoshis per 1000 weight units (BOLT 2 `feerate_per_kw`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct FeeratePerKw(pub u32);
 
 impl FeeratePerKw {
@@ -80,7 +106,20 @@ impl fmt::Display for FeeratePerKw {
 }
 
 /// A block height on the chain, counted from genesis = 0.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct BlockHeight(pub u32);
 
 impl fmt::Display for BlockHeight {

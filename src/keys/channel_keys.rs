@@ -29,7 +29,7 @@ enum KeyFamily {
 
 /// The public half of a channel side's static keys, as sent in `open_channel` /
 /// `accept_channel` (BOLT 2) and used by BOLT 3 "Key Derivation".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ChannelBasepoints {
     /// `funding_pubkey`: this side's key in the 2-of-2 funding output.
     pub funding_pubkey: PublicKey,

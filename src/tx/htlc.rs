@@ -52,6 +52,17 @@ pub enum HtlcDirection {
     Received,
 }
 
+impl HtlcDirection {
+    /// The same HTLC seen from the other side's commitment.
+    #[must_use]
+    pub fn flipped(self) -> HtlcDirection {
+        match self {
+            HtlcDirection::Offered => HtlcDirection::Received,
+            HtlcDirection::Received => HtlcDirection::Offered,
+        }
+    }
+}
+
 /// One committed HTLC, as it enters a commitment transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Htlc {

@@ -41,6 +41,20 @@ impl fmt::Debug for ChannelId {
     }
 }
 
+impl serde::Serialize for ChannelId {
+    /// As 64 hex digits, like `Display`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ChannelId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl core::str::FromStr for ChannelId {
     type Err = bitcoin::hex::HexToArrayError;
     /// Parses 64 hex digits in wire order, as [`ChannelId`]'s `Display` prints them.
@@ -68,7 +82,19 @@ impl fmt::Debug for Sha256 {
 
 /// A short channel id (BOLT 7): block height (3 bytes), transaction index (3 bytes) and output
 /// index (2 bytes), packed big-endian into 8 bytes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct ShortChannelId(pub u64);
 
 impl ShortChannelId {
