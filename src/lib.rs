@@ -30,6 +30,7 @@ pub mod channel;
 pub mod funding;
 pub mod keys;
 pub mod rpc;
+pub mod store;
 pub mod tx;
 pub mod units;
 pub mod wire;

@@ -78,7 +78,7 @@ mod initiator;
 mod registry;
 mod responder;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use bitcoin::constants::ChainHash;
 use bitcoin::secp256k1::{Secp256k1, Signing};

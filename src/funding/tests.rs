@@ -787,3 +787,8 @@ fn shutdown_script_forms() {
         true
     ));
 }
+
+/// Two stored-ready channels (initiator's, responder's) for other modules' tests.
+pub(crate) fn pending_pair() -> (PendingChannel, PendingChannel) {
+    Pair::new().run()
+}
