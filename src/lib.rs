@@ -29,6 +29,7 @@
 pub mod channel;
 pub mod funding;
 pub mod keys;
+pub mod node;
 pub mod rpc;
 pub mod store;
 pub mod tx;
