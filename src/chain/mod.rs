@@ -31,7 +31,16 @@
 //! with `-regtest -server` (or on any network with `-server`) serves all of them; `-txindex`
 //! is **not** required, because the notifier finds past confirmations and spends by scanning
 //! blocks from the caller's height hint. Without `-txindex`,
-//! [`ChainSource::raw_transaction`] only finds mempool transactions, as Core documents.
+//! [`ChainSource::raw_transaction`] only finds mempool transactions, as Core documents. A
+//! pruned node (`-prune`) works as long as it still holds the blocks from the lowest height
+//! hint and from the subscribers' `best_known` blocks; until it can serve them the notifier
+//! retries at every poll and delivers nothing newer, so that history and live blocks are never
+//! reported out of order.
+//!
+//! The regtest conformance suite (`tests/chain_support/suite.rs`) also drives the chain with
+//! `generatetoaddress` and `invalidateblock` and relies on Core's behaviour there: the first
+//! generated block takes the mempool, and `invalidateblock` returns the disconnected blocks'
+//! transactions to the mempool while `getblockheader`/`getblock` still serve the stale blocks.
 //!
 //! # Never
 //!

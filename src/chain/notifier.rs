@@ -150,7 +150,11 @@ impl<S: ChainSource> ChainNotifier<S> {
             mut mailbox,
         } = self;
         let tip = loop {
-            match source.best_block().await {
+            let answer = tokio::select! {
+                () = stop.cancelled() => return Ok(()),
+                answer = source.best_block() => answer,
+            };
+            match answer {
                 Ok(tip) => break tip,
                 Err(error) => tracing::warn!(%error, "chain notifier: cannot read the tip"),
             }
