@@ -458,7 +458,10 @@ impl<S: ChainSource> Actor<S> {
                 .block_info(cursor.hash)
                 .await?
                 .ok_or(ChainError::UnknownBlock { hash: cursor.hash })?;
-            let (Some(prev), true) = (info.prev_hash, info.height == cursor.height) else {
+            let parent_height = cursor.height.0.checked_sub(1);
+            let (Some(prev), Some(parent_height), true) =
+                (info.prev_hash, parent_height, info.height == cursor.height)
+            else {
                 // A genesis that differs, or a height that does not match the hash: the
                 // subscriber's block is not one the backend can place.
                 return Err(ChainError::UnknownBlock { hash: cursor.hash });
@@ -468,7 +471,7 @@ impl<S: ChainSource> Actor<S> {
             }
             cursor = BlockRef {
                 hash: prev,
-                height: BlockHeight(cursor.height.0 - 1),
+                height: BlockHeight(parent_height),
             };
             sub.behind = Some(cursor);
         }
