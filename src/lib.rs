@@ -26,6 +26,7 @@
     // BOLT prose is full of protocol words (BigSize, Noise_XK, shachain) that are not code.
     clippy::doc_markdown
 )]
+pub mod chain;
 pub mod channel;
 pub mod funding;
 pub mod keys;
