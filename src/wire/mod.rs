@@ -17,6 +17,7 @@
 //! This module is a pure core: no IO, no clocks, no randomness (the [`Sampler`] is seeded).
 
 mod error;
+pub mod features;
 mod field;
 mod hex_input;
 mod integers;
@@ -29,6 +30,7 @@ mod tlv;
 mod types;
 
 pub use error::{DecodeError, DecodeReason, EncodeError};
+pub use features::Features;
 pub use field::TruncatedSha256;
 pub use hex_input::{decode_hex_message, HexMessageError};
 pub use integers::{
