@@ -27,4 +27,5 @@
     clippy::doc_markdown
 )]
 pub mod units;
+pub mod wallet;
 pub mod wire;
