@@ -46,3 +46,5 @@ pub use funding::FundingTx;
 pub use lock::LockId;
 pub use onchain::OnchainWallet;
 
+#[cfg(test)]
+mod tests;
