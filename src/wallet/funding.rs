@@ -41,8 +41,11 @@ impl OnchainWallet {
     /// transactions spend, and an unconfirmed parent could be replaced under us. Coin
     /// selection is bdk's branch-and-bound (a changeless match when one exists) with a
     /// single-random-draw fallback; change goes to a fresh internal address, and change below
-    /// its dust limit goes to the fee. The feerate has a floor of 1 sat/vB (the relay
-    /// minimum). Calls with distinct lock ids never share an input.
+    /// its dust limit goes to the fee. The fee is `feerate` times the estimated weight
+    /// (signatures counted at their 72-byte maximum), with a floor of 1 sat/vB, the relay
+    /// minimum; Core rounds vsize up to a whole vbyte, so above the floor the fee may fall
+    /// short of `feerate` times vsize by less than one vbyte's worth. Calls with distinct
+    /// lock ids never share an input.
     ///
     /// The change address index is persisted before returning; the lock is not (see
     /// [`LockId`]).
