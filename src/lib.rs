@@ -35,4 +35,5 @@ pub mod rpc;
 pub mod store;
 pub mod tx;
 pub mod units;
+pub mod wallet;
 pub mod wire;
