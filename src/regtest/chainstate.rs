@@ -290,6 +290,23 @@ impl Chainstate {
         Some(hash)
     }
 
+    /// Validates a new child of the tip, stores it and connects it: the common case of
+    /// mining, with no scan of the block tree.
+    pub(crate) fn connect_new_tip(
+        &mut self,
+        block: Block,
+        now: u64,
+    ) -> Result<Arc<Block>, BlockReject> {
+        let tip = self.tip().clone();
+        check_block(&block, &tip, now)?;
+        self.check_connect(&block)?;
+        let hash = self
+            .store_block(block)
+            .ok_or_else(|| BlockReject::new("prev-blk-not-found", ""))?;
+        self.connect_tip(&hash)
+            .ok_or_else(|| BlockReject::new("prev-blk-not-found", ""))
+    }
+
     /// Connects a child of the tip, assumed validated by [`Chainstate::check_connect`].
     fn connect_tip(&mut self, hash: &BlockHash) -> Option<Arc<Block>> {
         let block = self.blocks.get(hash)?.clone();

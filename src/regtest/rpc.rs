@@ -451,7 +451,6 @@ fn regtest_error(error: RegtestError) -> RpcError {
             RpcError::new(VERIFY_ERROR, format!("TestBlockValidity failed: {reject}"))
         }
         RegtestError::Store(e) => RpcError::new(DATABASE_ERROR, e.to_string()),
-        RegtestError::NotConnected(_) => RpcError::new(MISC_ERROR, error.to_string()),
     }
 }
 
@@ -968,3 +967,6 @@ fn network_info(regtest: &Regtest) -> Json {
 pub(super) fn not_found(message: &str) -> RpcError {
     RpcError::new(INVALID_ADDRESS_OR_KEY, message)
 }
+
+#[cfg(test)]
+mod tests;

@@ -16,18 +16,18 @@ use super::*;
 const T0: u64 = 1_700_000_000;
 
 /// A wallet key and the chain it funds.
-struct Fixture {
-    regtest: Regtest,
-    key: SecretKey,
+pub(super) struct Fixture {
+    pub(super) regtest: Regtest,
+    pub(super) key: SecretKey,
     /// The key's P2WPKH script.
-    script: ScriptBuf,
+    pub(super) script: ScriptBuf,
     /// Virtual clock, one second per block.
-    now: u64,
+    pub(super) now: u64,
 }
 
 impl Fixture {
     /// A chain of `blocks` blocks, all paying the fixture key.
-    fn new(blocks: u32) -> Fixture {
+    pub(super) fn new(blocks: u32) -> Fixture {
         let regtest = Regtest::in_memory(RegtestConfig::default()).unwrap();
         let key = SecretKey::from_slice(&[7u8; 32]).unwrap();
         let secp = Secp256k1::new();
@@ -43,7 +43,7 @@ impl Fixture {
         fixture
     }
 
-    fn mine(&mut self, blocks: u32) -> Vec<BlockHash> {
+    pub(super) fn mine(&mut self, blocks: u32) -> Vec<BlockHash> {
         let mut hashes = Vec::new();
         for _ in 0..blocks {
             self.now += 1;
@@ -54,7 +54,7 @@ impl Fixture {
     }
 
     /// The coinbase output of the block at `height`.
-    fn coinbase(&self, height: u32) -> (OutPoint, TxOut) {
+    pub(super) fn coinbase(&self, height: u32) -> (OutPoint, TxOut) {
         let hash = self.regtest.block_hash(height).unwrap();
         let block = self.regtest.block(&hash).unwrap();
         let tx = &block.txdata[0];
@@ -68,7 +68,7 @@ impl Fixture {
     }
 
     /// A signed P2WPKH spend of `prev` paying `outputs`.
-    fn spend(&self, prev: (OutPoint, TxOut), outputs: Vec<TxOut>) -> Transaction {
+    pub(super) fn spend(&self, prev: (OutPoint, TxOut), outputs: Vec<TxOut>) -> Transaction {
         self.spend_with(
             prev,
             outputs,
@@ -117,25 +117,25 @@ impl Fixture {
     }
 
     /// One output to our own key of `sats`.
-    fn pay(&self, sats: u64) -> TxOut {
+    pub(super) fn pay(&self, sats: u64) -> TxOut {
         TxOut {
             value: Amount::from_sat(sats),
             script_pubkey: self.script.clone(),
         }
     }
 
-    fn submit(&mut self, tx: &Transaction) -> Result<Txid, SubmitError> {
+    pub(super) fn submit(&mut self, tx: &Transaction) -> Result<Txid, SubmitError> {
         self.regtest.submit_transaction(tx.clone(), self.now)
     }
 
-    fn reject(&self, tx: &Transaction) -> TxReject {
+    pub(super) fn reject(&self, tx: &Transaction) -> TxReject {
         self.regtest
             .test_accept(tx, self.now)
             .expect_err("transaction should be refused")
     }
 }
 
-const FIFTY_BTC: u64 = 5_000_000_000;
+pub(super) const FIFTY_BTC: u64 = 5_000_000_000;
 
 #[test]
 fn fresh_chain_starts_at_genesis() {
