@@ -114,11 +114,19 @@ pub(crate) fn grind(header: &mut Header) {
     }
 }
 
-/// The header time of the next block: at least the median time past + 1 (Core's
-/// `GetMinimumTime`; regtest has no retargeting so the timewarp rule never binds).
-pub(crate) fn next_block_time(prev_mtp: u32, now: u64) -> u32 {
+/// The header time of the next block (Core's `UpdateTime` / `GetMinimumTime`): the caller's
+/// clock, but at least the median time past + 1 and, on the first block of each 144-block
+/// difficulty period, no more than ten minutes before the previous block (BIP94's timewarp
+/// rule, which Core's miner honours on every network).
+pub(crate) fn next_block_time(prev_mtp: u32, prev_time: u32, height: u32, now: u64) -> u32 {
+    const DIFFICULTY_ADJUSTMENT_INTERVAL: u32 = 144;
+    const MAX_TIMEWARP: u32 = 600;
     let now = u32::try_from(now).unwrap_or(u32::MAX);
-    now.max(prev_mtp.saturating_add(1))
+    let mut min_time = prev_mtp.saturating_add(1);
+    if height.is_multiple_of(DIFFICULTY_ADJUSTMENT_INTERVAL) {
+        min_time = min_time.max(prev_time.saturating_sub(MAX_TIMEWARP));
+    }
+    now.max(min_time)
 }
 
 /// Selects mempool transactions for a block: best ancestor-package fee rate first, parents
@@ -195,6 +203,16 @@ mod tests {
         let high = coinbase(300, &script, Amount::ZERO);
         assert_eq!(high.input[0].script_sig.as_bytes(), &[0x02, 0x2c, 0x01]);
         assert_eq!(high.lock_time.to_consensus_u32(), 299);
+    }
+
+    #[test]
+    fn block_time_rules() {
+        // The clock wins when it is ahead of the median time past.
+        assert_eq!(next_block_time(100, 100, 5, 1_000), 1_000);
+        // Never at or below the median time past.
+        assert_eq!(next_block_time(2_000, 2_000, 5, 1_000), 2_001);
+        // Period starts stay within ten minutes of the previous block.
+        assert_eq!(next_block_time(1_500, 5_000, 144, 1_000), 4_400);
     }
 
     #[test]

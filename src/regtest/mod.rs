@@ -382,7 +382,8 @@ impl Regtest {
 
     fn assemble(&self, script: &ScriptBuf, txs: Vec<Transaction>, fees: Amount, now: u64) -> Block {
         let tip = self.chainstate.tip();
-        let time = mining::next_block_time(tip.median_time_past, now);
+        let time =
+            mining::next_block_time(tip.median_time_past, tip.header.time, tip.height + 1, now);
         mining::assemble(tip.hash, tip.height + 1, time, script, txs, fees)
     }
 
