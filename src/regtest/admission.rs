@@ -14,6 +14,7 @@ use super::mempool::{Mempool, MempoolEntry};
 use super::policy::{self, FeeRate};
 use super::reject::{RejectClass, TxReject};
 use super::replacement;
+use super::truc;
 use super::utxo::{Coin, UtxoSet};
 use super::validation::{self, ScriptRules};
 
@@ -170,6 +171,14 @@ pub(crate) fn admit(
         policy::check_min_relay_fee(fee, vsize, options.min_relay)?;
     }
 
+    let mut sibling_eviction = false;
+    if !mode.bypass_limits {
+        if let Some(sibling) = truc::check_truc(&tx, vsize, mempool, &conflicts)? {
+            conflicts.push(sibling);
+            sibling_eviction = true;
+        }
+    }
+
     let replaced = if conflicts.is_empty() {
         Vec::new()
     } else {
@@ -180,7 +189,14 @@ pub(crate) fn admit(
             &conflicts,
             mempool,
             options.incremental_relay,
-        )?
+        )
+        .map_err(|mut reject| {
+            // Core words a failed sibling eviction after the replacement rule that failed.
+            if sibling_eviction && reject.reason != "replacement-failed" {
+                reject.reason.push_str(" (including sibling eviction)");
+            }
+            reject
+        })?
     };
     check_cluster_limits(&tx, vsize, mempool, &replaced)?;
     if !conflicts.is_empty() {

@@ -21,7 +21,8 @@
 //! script-path spends are refused (key-path spends are verified here); policy script flags
 //! libbitcoinconsensus lacks are checked only where decidable without an interpreter (see
 //! [`validation`]); the text inside `mempool-script-verify-flag-failed (…)` is a best guess;
-//! the RBF feerate-diagram check linearizes only the evicted transactions.
+//! the RBF feerate-diagram check linearizes only the evicted transactions; package
+//! acceptance (`submitpackage`, multi-transaction `testmempoolaccept`) is not offered.
 
 mod admission;
 mod chain;
@@ -38,6 +39,7 @@ mod replacement;
 pub mod rpc;
 pub mod server;
 mod store;
+mod truc;
 mod utxo;
 mod validation;
 

@@ -676,3 +676,116 @@ fn chainwork_and_mtp_are_tracked() {
     // Times are T0+1..T0+20: the median of the last eleven is T0+15.
     assert_eq!(u64::from(tip.median_time_past), T0 + 15);
 }
+
+#[test]
+fn truc_rules_apply_to_version_3() {
+    let mut f = Fixture::new(103);
+    let v3 = Version(3);
+    let none = absolute::LockTime::ZERO;
+    let parent = f.spend_with(
+        f.coinbase(1),
+        vec![f.pay(FIFTY_BTC - 1_000)],
+        v3,
+        none,
+        Sequence::MAX,
+    );
+    let parent_txid = f.submit(&parent).unwrap();
+    let parent_out = (
+        OutPoint {
+            txid: parent_txid,
+            vout: 0,
+        },
+        parent.output[0].clone(),
+    );
+    // A version 2 child of a TRUC parent is refused.
+    let v2_child = f.spend(parent_out.clone(), vec![f.pay(FIFTY_BTC - 2_000)]);
+    let reject = f.reject(&v2_child);
+    assert_eq!(reject.reason, "TRUC-violation");
+    assert!(reject.details.starts_with("non-version=3 tx"), "{reject}");
+    // A version 3 child is fine; a second one must evict it by paying more.
+    let child = f.spend_with(
+        parent_out.clone(),
+        vec![f.pay(FIFTY_BTC - 2_000)],
+        v3,
+        none,
+        Sequence::MAX,
+    );
+    let child_txid = f.submit(&child).unwrap();
+    // Re-spending the same output would be a plain conflict; use a second output instead.
+    let parent2 = f.spend_with(
+        f.coinbase(2),
+        vec![f.pay(FIFTY_BTC / 2), f.pay(FIFTY_BTC / 2 - 1_000)],
+        v3,
+        none,
+        Sequence::MAX,
+    );
+    let parent2_txid = f.submit(&parent2).unwrap();
+    let first = f.spend_with(
+        (
+            OutPoint {
+                txid: parent2_txid,
+                vout: 0,
+            },
+            parent2.output[0].clone(),
+        ),
+        vec![f.pay(FIFTY_BTC / 2 - 1_000)],
+        v3,
+        none,
+        Sequence::MAX,
+    );
+    let first_txid = f.submit(&first).unwrap();
+    let cheap_sibling = f.spend_with(
+        (
+            OutPoint {
+                txid: parent2_txid,
+                vout: 1,
+            },
+            parent2.output[1].clone(),
+        ),
+        vec![f.pay(FIFTY_BTC / 2 - 1_500)],
+        v3,
+        none,
+        Sequence::MAX,
+    );
+    assert_eq!(
+        f.reject(&cheap_sibling).reason,
+        "insufficient fee (including sibling eviction)"
+    );
+    let rich_sibling = f.spend_with(
+        (
+            OutPoint {
+                txid: parent2_txid,
+                vout: 1,
+            },
+            parent2.output[1].clone(),
+        ),
+        vec![f.pay(FIFTY_BTC / 2 - 5_000)],
+        v3,
+        none,
+        Sequence::MAX,
+    );
+    f.submit(&rich_sibling).unwrap();
+    assert!(
+        f.regtest.mempool().get(&first_txid).is_none(),
+        "sibling evicted"
+    );
+    assert!(f.regtest.mempool().get(&child_txid).is_some());
+    // A version 3 transaction over 10,000 vbytes is refused.
+    let data = vec![0u8; 11_000];
+    let big_data = TxOut {
+        value: Amount::ZERO,
+        script_pubkey: ScriptBuf::from_bytes(
+            [vec![0x6a, 0x4d], 11_000u16.to_le_bytes().to_vec(), data].concat(),
+        ),
+    };
+    let big = f.spend_with(
+        f.coinbase(3),
+        vec![f.pay(FIFTY_BTC - 20_000), big_data],
+        v3,
+        none,
+        Sequence::MAX,
+    );
+    let reject = f.reject(&big);
+    assert_eq!(reject.reason, "TRUC-violation");
+    assert!(reject.details.contains("is too big"), "{reject}");
+}
