@@ -24,4 +24,5 @@
     // BOLT names (`htlc_minimum_msat`, `revocation_basepoint`) are similar by design.
     clippy::similar_names
 )]
+pub mod transport;
 pub mod units;
