@@ -79,6 +79,8 @@ act_type!(
 );
 
 /// The result of a completed handshake: who the peer is and one cipher state per direction.
+/// (`Debug` shows nonces, never keys.)
+#[derive(Debug)]
 pub struct Session {
     /// The peer's static public key, i.e. its node id: the key the initiator dialled, or the
     /// key the responder decrypted from act three.

@@ -115,13 +115,13 @@ fn final_chaining_key() -> [u8; 32] {
 
 fn initiator_error(name: &str) {
     let case = vector(name);
-    let error = run_initiator(&case).err().expect("the handshake must fail");
+    let error = run_initiator(&case).expect_err("the handshake must fail");
     assert_spec_error(case.all("output").last().unwrap(), &error);
 }
 
 fn responder_error(name: &str) {
     let case = vector(name);
-    let error = run_responder(&case).err().expect("the handshake must fail");
+    let error = run_responder(&case).expect_err("the handshake must fail");
     assert_spec_error(case.all("output").last().unwrap(), &error);
 }
 
