@@ -238,3 +238,38 @@ fn message_codec_refuses_oversize_messages() {
     ));
     assert!(wire.is_empty());
 }
+
+proptest::proptest! {
+    /// Any messages, cut into any chunks, come out whole and in order.
+    #[test]
+    fn any_chunking_round_trips(
+        sizes in proptest::collection::vec(0usize..3000, 1..12),
+        chunk in 1usize..5000,
+    ) {
+        let (mut a, mut b) = pair();
+        let sent = messages(&sizes);
+        let wire = encode_all(&mut a, &sent);
+        let mut src = BytesMut::new();
+        let mut received = Vec::new();
+        for piece in wire.chunks(chunk) {
+            src.extend_from_slice(piece);
+            while let Some(message) = b.decode(&mut src).unwrap() {
+                received.push(message.to_vec());
+            }
+        }
+        proptest::prop_assert_eq!(received, sent);
+    }
+
+    /// Arbitrary bytes never panic the decoder and never yield a message (they cannot forge a
+    /// MAC); they fail or wait for more input.
+    #[test]
+    fn garbage_never_decodes(garbage in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+        let (_, mut b) = pair();
+        let mut src = BytesMut::from(garbage.as_slice());
+        match b.decode(&mut src) {
+            Ok(None) => proptest::prop_assert!(garbage.len() < LENGTH_HEADER_LEN),
+            Ok(Some(_)) => proptest::prop_assert!(false, "garbage decoded"),
+            Err(error) => proptest::prop_assert!(matches!(error, FrameError::BadLengthMac)),
+        }
+    }
+}
