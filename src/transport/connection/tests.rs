@@ -228,7 +228,9 @@ async fn bad_input_ends_only_its_own_connection() {
     let mut servers = JoinSet::new();
     let mut clients = JoinSet::new();
     for kind in kinds {
-        clients.spawn(run_client(address, server_id, kind));
+        // A server that failed to hang up on a bad client would leave it waiting: bound it.
+        let client = tokio::time::timeout(TIMEOUT, run_client(address, server_id, kind));
+        clients.spawn(async move { client.await.expect("client finished in time") });
         let (stream, _) = listener.accept().await.unwrap();
         servers.spawn(serve(stream, server_secret));
     }
