@@ -34,6 +34,7 @@ pub mod node;
 pub mod regtest;
 pub mod rpc;
 pub mod store;
+pub mod transport;
 pub mod tx;
 pub mod units;
 pub mod wallet;
