@@ -145,20 +145,35 @@ impl Encryptor {
             return Err(FrameError::MessageTooLong { len: message.len() });
         }
         dst.reserve(LENGTH_HEADER_LEN + message.len() + MAC_LEN);
-        self.encrypt_with(dst, |buffer| buffer.extend_from_slice(message))
+        match self.encrypt_with(dst, |buffer| {
+            buffer.extend_from_slice(message);
+            Ok::<(), core::convert::Infallible>(())
+        })? {
+            Ok(()) => Ok(()),
+            Err(never) => match never {},
+        }
     }
 
     /// Appends one frame whose plaintext `write` appends to the buffer it is given, then
     /// encrypts it in place: a message codec can serialize straight into the output buffer
-    /// without an intermediate copy. `write` must only append.
-    pub fn encrypt_with<F>(&mut self, dst: &mut BytesMut, write: F) -> Result<(), FrameError>
+    /// without an intermediate copy. `write` must only append. If `write` fails, the buffer
+    /// and the cipher state are left as they were and its error is returned inside `Ok`; the
+    /// outer error is the framing's own.
+    pub fn encrypt_with<F, E>(
+        &mut self,
+        dst: &mut BytesMut,
+        write: F,
+    ) -> Result<Result<(), E>, FrameError>
     where
-        F: FnOnce(&mut BytesMut),
+        F: FnOnce(&mut BytesMut) -> Result<(), E>,
     {
         let start = dst.len();
         dst.put_bytes(0, LENGTH_HEADER_LEN);
         let body_start = dst.len();
-        write(dst);
+        if let Err(e) = write(dst) {
+            dst.truncate(start);
+            return Ok(Err(e));
+        }
         let body_len = dst.len().saturating_sub(body_start);
         let Ok(length) = u16::try_from(body_len) else {
             dst.truncate(start);
@@ -168,7 +183,7 @@ impl Encryptor {
         match result {
             Ok(body_tag) => {
                 dst.extend_from_slice(&body_tag);
-                Ok(())
+                Ok(Ok(()))
             }
             Err(error) => {
                 dst.truncate(start);
@@ -327,7 +342,10 @@ mod tests {
         let too_long = vec![0; MAX_MESSAGE_LEN + 1];
         let error = encryptor.encrypt_message(&too_long, &mut dst).unwrap_err();
         assert!(matches!(error, FrameError::MessageTooLong { len } if len == MAX_MESSAGE_LEN + 1));
-        let error = encryptor.encrypt_with(&mut dst, |b| b.extend_from_slice(&too_long));
+        let error = encryptor.encrypt_with(&mut dst, |b| {
+            b.extend_from_slice(&too_long);
+            Ok::<(), core::convert::Infallible>(())
+        });
         assert!(matches!(error, Err(FrameError::MessageTooLong { .. })));
         assert_eq!(dst.as_ref(), b"earlier");
         assert_eq!(encryptor.state.nonce, 0);

@@ -62,9 +62,13 @@ impl FrameCodec {
     /// Appends one frame whose plaintext `write` appends to the buffer it is given (see
     /// [`Encryptor::encrypt_with`]): the path for message encoders that serialize straight
     /// into the output buffer.
-    pub fn encode_with<F>(&mut self, dst: &mut BytesMut, write: F) -> Result<(), FrameError>
+    pub fn encode_with<F, E>(
+        &mut self,
+        dst: &mut BytesMut,
+        write: F,
+    ) -> Result<Result<(), E>, FrameError>
     where
-        F: FnOnce(&mut BytesMut),
+        F: FnOnce(&mut BytesMut) -> Result<(), E>,
     {
         self.encryptor.encrypt_with(dst, write)
     }
@@ -135,13 +139,15 @@ impl<B: AsRef<[u8]>> Encoder<B> for FrameCodec {
 pub trait FrameMessage: Sized {
     /// Why a plaintext is not a valid message.
     type DecodeError: std::error::Error + 'static;
+    /// Why a message cannot be encoded (a field longer than its length prefix allows).
+    type EncodeError: std::error::Error + 'static;
 
     /// Decodes one message from a frame's whole plaintext, which it may keep without a copy.
     fn decode_frame(plaintext: BytesMut) -> Result<Self, Self::DecodeError>;
 
     /// Appends the message's encoding to `out` (only appends; at most 65,535 bytes in all, or
-    /// the frame is refused with [`FrameError::MessageTooLong`]).
-    fn encode_frame(&self, out: &mut BytesMut);
+    /// the frame is refused with [`FrameError::MessageTooLong`]). On error nothing is sent.
+    fn encode_frame(&self, out: &mut BytesMut) -> Result<(), Self::EncodeError>;
 }
 
 /// [`FrameCodec`] carrying messages of type `M` instead of bytes: decodes each frame's
@@ -175,7 +181,7 @@ impl<M> MessageCodec<M> {
 impl<M: FrameMessage> MessageCodec<M> {
     fn decode_plaintext(
         plaintext: Option<BytesMut>,
-    ) -> Result<Option<M>, CodecError<M::DecodeError>> {
+    ) -> Result<Option<M>, CodecError<M::DecodeError, M::EncodeError>> {
         plaintext
             .map(M::decode_frame)
             .transpose()
@@ -185,7 +191,7 @@ impl<M: FrameMessage> MessageCodec<M> {
 
 impl<M: FrameMessage> Decoder for MessageCodec<M> {
     type Item = M;
-    type Error = CodecError<M::DecodeError>;
+    type Error = CodecError<M::DecodeError, M::EncodeError>;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<M>, Self::Error> {
         Self::decode_plaintext(self.frames.decode(src)?)
@@ -197,22 +203,42 @@ impl<M: FrameMessage> Decoder for MessageCodec<M> {
 }
 
 impl<M: FrameMessage> Encoder<&M> for MessageCodec<M> {
-    type Error = CodecError<M::DecodeError>;
+    type Error = CodecError<M::DecodeError, M::EncodeError>;
 
     fn encode(&mut self, message: &M, dst: &mut BytesMut) -> Result<(), Self::Error> {
-        Ok(self
-            .frames
-            .encode_with(dst, |out| message.encode_frame(out))?)
+        self.frames
+            .encode_with(dst, |out| message.encode_frame(out))?
+            .map_err(CodecError::Encode)
     }
 }
 
 impl<M: FrameMessage> Encoder<M> for MessageCodec<M> {
-    type Error = CodecError<M::DecodeError>;
+    type Error = CodecError<M::DecodeError, M::EncodeError>;
 
     fn encode(&mut self, message: M, dst: &mut BytesMut) -> Result<(), Self::Error> {
         self.encode(&message, dst)
     }
 }
+
+/// BOLT 1 messages are what BOLT 8 frames carry: one [`crate::wire::Message`] per frame.
+impl FrameMessage for crate::wire::Message {
+    type DecodeError = crate::wire::DecodeError;
+    type EncodeError = crate::wire::EncodeError;
+
+    fn decode_frame(plaintext: BytesMut) -> Result<Self, crate::wire::DecodeError> {
+        crate::wire::Message::decode(&plaintext)
+    }
+
+    fn encode_frame(&self, out: &mut BytesMut) -> Result<(), crate::wire::EncodeError> {
+        self.encode(out)
+    }
+}
+
+/// The codec of a Lightning connection: BOLT 8 frames carrying BOLT 1 messages.
+pub type WireCodec = MessageCodec<crate::wire::Message>;
+
+/// What a [`WireCodec`] fails with.
+pub type WireCodecError = CodecError<crate::wire::DecodeError, crate::wire::EncodeError>;
 
 #[cfg(test)]
 mod tests;

@@ -128,18 +128,23 @@ pub enum FrameError {
 }
 
 /// Why a [`MessageCodec`](super::MessageCodec) could not carry a message: either the framing
-/// failed, or the plaintext of a frame did not decode as a message of type `E`'s codec.
+/// failed, or a frame's plaintext did not decode (`D`), or a message did not encode (`E`).
 #[derive(Debug, thiserror::Error)]
-pub enum CodecError<E: std::error::Error + 'static> {
+pub enum CodecError<D: std::error::Error + 'static, E: std::error::Error + 'static = D> {
     /// The encrypted framing failed (MAC, length, stream).
     #[error(transparent)]
     Frame(#[from] FrameError),
     /// A frame decrypted correctly but its plaintext is not a valid message.
     #[error("message decode: {0}")]
-    Decode(#[source] E),
+    Decode(#[source] D),
+    /// A message to send could not be encoded; nothing was sent.
+    #[error("message encode: {0}")]
+    Encode(#[source] E),
 }
 
-impl<E: std::error::Error + 'static> From<io::Error> for CodecError<E> {
+impl<D: std::error::Error + 'static, E: std::error::Error + 'static> From<io::Error>
+    for CodecError<D, E>
+{
     fn from(error: io::Error) -> Self {
         CodecError::Frame(FrameError::Io(error))
     }

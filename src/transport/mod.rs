@@ -30,7 +30,7 @@ mod noise;
 mod test_vectors;
 
 pub use cipher::{Decryptor, Encryptor, LENGTH_HEADER_LEN, MAC_LEN, MAX_MESSAGE_LEN};
-pub use codec::{FrameCodec, FrameMessage, MessageCodec};
+pub use codec::{FrameCodec, FrameMessage, MessageCodec, WireCodec, WireCodecError};
 pub use connection::{handshake_initiator, handshake_responder, DEFAULT_HANDSHAKE_TIMEOUT};
 pub use error::{Act, CodecError, ConnectionError, FrameError, HandshakeError};
 pub use handshake::{

@@ -181,9 +181,12 @@ impl FrameMessage for Typed {
         })
     }
 
-    fn encode_frame(&self, out: &mut BytesMut) {
+    type EncodeError = core::convert::Infallible;
+
+    fn encode_frame(&self, out: &mut BytesMut) -> Result<(), core::convert::Infallible> {
         out.put_u16(self.kind);
         out.extend_from_slice(&self.payload);
+        Ok(())
     }
 }
 

@@ -130,8 +130,11 @@ impl FrameMessage for Typed {
         Ok(Typed(plaintext))
     }
 
-    fn encode_frame(&self, out: &mut BytesMut) {
+    type EncodeError = core::convert::Infallible;
+
+    fn encode_frame(&self, out: &mut BytesMut) -> Result<(), core::convert::Infallible> {
         out.extend_from_slice(&self.0);
+        Ok(())
     }
 }
 
@@ -154,7 +157,7 @@ enum Ended {
     /// The client closed after `echoed` messages.
     Clean { echoed: usize },
     /// The connection failed.
-    Failed(CodecError<TooShort>),
+    Failed(CodecError<TooShort, core::convert::Infallible>),
 }
 
 async fn serve(stream: TcpStream, secret: SecretKey) -> Ended {
