@@ -31,6 +31,7 @@ pub mod channel;
 pub mod funding;
 pub mod keys;
 pub mod node;
+pub mod peer;
 pub mod regtest;
 pub mod rpc;
 pub mod store;

@@ -132,4 +132,8 @@ pub enum WalletError {
     /// The built transaction does not carry the requested funding output (a bug guard).
     #[error("the built transaction lacks the funding output")]
     MissingFundingOutput,
+
+    /// The wallet actor has stopped (the node is shutting down).
+    #[error("the wallet has stopped")]
+    Stopped,
 }

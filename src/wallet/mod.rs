@@ -32,6 +32,7 @@
 //! another lock; report success for a change it has not committed to redb. It does no
 //! network or clock IO: blocks, transactions and times are arguments.
 
+mod actor;
 mod balance;
 mod descriptor;
 mod error;
@@ -40,6 +41,7 @@ mod lock;
 mod onchain;
 mod persister;
 
+pub use actor::{spawn, WalletHandle};
 pub use balance::Balance;
 pub use error::WalletError;
 pub use funding::FundingTx;
