@@ -5,14 +5,20 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use petrel::node::{FileConfig, NodeConfig};
 use petrel::regtest::server::{self, ServerConfig};
 use petrel::regtest::{FeeRate, MempoolOptions, RegtestConfig};
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 /// Petrel, a Lightning Network node.
 #[derive(Parser)]
 #[command(name = "petrel", version, about)]
 struct Cli {
+    /// Data directory: of the node (`petrel node`, and the node the client verbs talk to) or
+    /// of the regtest chain (`petrel regtest`).
+    #[arg(long, global = true, value_name = "DIR")]
+    datadir: Option<PathBuf>,
     /// What to run.
     #[command(subcommand)]
     command: Command,
@@ -21,6 +27,52 @@ struct Cli {
 /// Petrel's subcommands.
 #[derive(Subcommand)]
 enum Command {
+    /// Run a Lightning node (settings also read from DATADIR/petrel.toml; flags win).
+    ///
+    /// Writes DATADIR/node.json with the addresses it really bound (port 0 lets the OS
+    /// choose) and DATADIR/rpc.cookie, which the client verbs use.
+    Node(NodeArgs),
+    /// Show the node's id, addresses, chain height and counts.
+    Getinfo,
+    /// A fresh on-chain receiving address.
+    Newaddress,
+    /// On-chain balance: confirmed, unconfirmed, locked in pending opens, immature.
+    Balance,
+    /// Connect to a peer.
+    Connect {
+        /// NODEID@HOST:PORT
+        target: String,
+    },
+    /// Peers: connected now, or known from earlier outbound connections.
+    Peers,
+    /// Open a channel to a connected peer, funded from the on-chain wallet.
+    Open {
+        /// The peer's node id.
+        node_id: String,
+        /// Channel capacity in satoshis.
+        amount_sat: u64,
+        /// Millisatoshis given to the peer at opening.
+        #[arg(long)]
+        push_msat: Option<u64>,
+        /// Confirmations to wait for before the channel is usable (at least the peer's
+        /// minimum_depth).
+        #[arg(long)]
+        min_depth: Option<u32>,
+    },
+    /// List channels.
+    Channels,
+    /// Give up a pending channel whose funding will never confirm.
+    Abandon {
+        /// The channel id.
+        channel_id: String,
+    },
+    /// Print a channel's event log.
+    History {
+        /// The channel id.
+        channel_id: String,
+    },
+    /// Stop the node.
+    Stop,
     /// Run the embedded regtest chain with a bitcoind-compatible JSON-RPC server on loopback.
     ///
     /// The chain is kept in DATADIR/regtest.redb; a restart with the same --datadir continues
@@ -37,12 +89,43 @@ enum Command {
     },
 }
 
-/// Flags of `petrel regtest`.
+/// Flags of `petrel node` (each may also be set in DATADIR/petrel.toml, same name).
+#[derive(clap::Args)]
+struct NodeArgs {
+    /// `regtest` (default), `testnet`, `signet` or `bitcoin`.
+    #[arg(long)]
+    network: Option<String>,
+    /// Lightning listener, HOST:PORT (default 127.0.0.1:9735; port 0 picks a free port).
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<String>,
+    /// Control API, HOST:PORT on loopback (default 127.0.0.1:9736).
+    #[arg(long, value_name = "ADDR:PORT")]
+    rpc_bind: Option<String>,
+    /// The chain backend's JSON-RPC URL: `petrel regtest` or bitcoind
+    /// (e.g. http://127.0.0.1:18443).
+    #[arg(long, value_name = "URL")]
+    chain_rpc: Option<String>,
+    /// The chain backend's cookie file (`petrel regtest`'s DATADIR/.cookie, or bitcoind's).
+    #[arg(long, value_name = "PATH")]
+    chain_cookie: Option<PathBuf>,
+    /// Milliseconds between polls of the chain backend.
+    #[arg(long, value_name = "MS")]
+    chain_poll_ms: Option<u64>,
+    /// The minimum_depth we ask of channels opened to us.
+    #[arg(long)]
+    minimum_depth: Option<u32>,
+    /// The most channel opens pending with one peer.
+    #[arg(long)]
+    max_pending_per_peer: Option<usize>,
+    /// The most channel opens pending in total.
+    #[arg(long)]
+    max_pending_total: Option<usize>,
+}
+
+/// Flags of `petrel regtest` (with the global --datadir: chain database, `.cookie` and
+/// `rpc.port` files).
 #[derive(clap::Args)]
 struct RegtestArgs {
-    /// Data directory: chain database, `.cookie` and `rpc.port` files.
-    #[arg(long, value_name = "DIR")]
-    datadir: PathBuf,
     /// Loopback address and port of the JSON-RPC server (port 0 picks a free port).
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:18443")]
     rpc_bind: SocketAddr,
@@ -61,10 +144,89 @@ struct RegtestArgs {
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    let datadir = cli.datadir;
+    let need_datadir = || {
+        datadir
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("--datadir is required"))
+    };
+    let call = |method: &str, params: serde_json::Value| client(need_datadir()?, method, params);
     match cli.command {
-        Command::Regtest(args) => run_regtest(args).map(|()| ExitCode::SUCCESS),
+        Command::Regtest(args) => run_regtest(need_datadir()?, args).map(|()| ExitCode::SUCCESS),
+        Command::Node(args) => run_node(need_datadir()?, args).map(|()| ExitCode::SUCCESS),
         Command::DecodeMsg { hex } => decode_msg(&hex),
+        Command::Getinfo => call("getinfo", json!({})),
+        Command::Newaddress => call("newaddress", json!({})),
+        Command::Balance => call("balance", json!({})),
+        Command::Connect { target } => call("connect", json!({ "target": target })),
+        Command::Peers => call("peers", json!({})),
+        Command::Open {
+            node_id,
+            amount_sat,
+            push_msat,
+            min_depth,
+        } => call(
+            "open",
+            json!({
+                "node_id": node_id,
+                "amount_sat": amount_sat,
+                "push_msat": push_msat,
+                "min_depth": min_depth,
+            }),
+        ),
+        Command::Channels => call("channels", json!({})),
+        Command::Abandon { channel_id } => call("abandon", json!({ "channel_id": channel_id })),
+        Command::History { channel_id } => call("history", json!({ "channel_id": channel_id })),
+        Command::Stop => call("stop", json!({})),
     }
+}
+
+/// Runs one control API call and prints its result as JSON; an error prints
+/// `{"error": ...}` and exits with status 1.
+fn client(datadir: PathBuf, method: &str, params: serde_json::Value) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(async {
+        let client = petrel::rpc::RpcClient::from_datadir(&datadir)?;
+        client.call(method, params).await
+    });
+    match result {
+        // A closed stdout (`| head`) is not worth a panic.
+        Ok(value) => {
+            let _ = writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&value)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            let error = json!({ "error": e.to_string(), "code": e.code() });
+            let _ = writeln!(io::stdout(), "{error}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn run_node(datadir: PathBuf, args: NodeArgs) -> anyhow::Result<()> {
+    init_logging();
+    let flags = FileConfig {
+        network: args.network,
+        listen: args.listen,
+        rpc_bind: args.rpc_bind,
+        chain_rpc: args.chain_rpc,
+        chain_cookie: args.chain_cookie,
+        chain_poll_ms: args.chain_poll_ms,
+        minimum_depth: args.minimum_depth,
+        max_pending_per_peer: args.max_pending_per_peer,
+        max_pending_total: args.max_pending_total,
+        reservation_timeout_secs: None,
+    };
+    std::fs::create_dir_all(&datadir)?;
+    let file = FileConfig::load(&datadir)?;
+    let config = NodeConfig::resolve(datadir, file.overridden_by(flags))?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let stop = CancellationToken::new();
+    cancel_on_signal(&runtime, stop.clone());
+    runtime.block_on(petrel::node::run(config, stop))?;
+    Ok(())
 }
 
 fn init_logging() {
@@ -95,10 +257,10 @@ fn cancel_on_signal(runtime: &tokio::runtime::Runtime, stop: CancellationToken) 
     });
 }
 
-fn run_regtest(args: RegtestArgs) -> anyhow::Result<()> {
+fn run_regtest(datadir: PathBuf, args: RegtestArgs) -> anyhow::Result<()> {
     init_logging();
     let config = ServerConfig {
-        datadir: args.datadir,
+        datadir,
         bind: args.rpc_bind,
         regtest: RegtestConfig {
             mempool: MempoolOptions {

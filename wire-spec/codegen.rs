@@ -1255,6 +1255,28 @@ pub fn generate(spec: &Spec, test_streams: &[String]) -> Result<String, String> 
     }
     writeln!(out, "            Message::Unknown(m) => {{ let mut f = Map::new(); f.insert(\"payload\".into(), json_bytes(&m.payload)); Value::Object(f) }}\n        }}\n    }}\n").unwrap();
 
+    writeln!(out, "    /// The `channel_id` the message is about, for messages that carry one (the temporary id\n    /// of channel establishment is not a `channel_id`).").unwrap();
+    writeln!(
+        out,
+        "    pub fn channel_id(&self) -> Option<ChannelId> {{\n        match self {{"
+    )
+    .unwrap();
+    for msg in &spec.msgs {
+        if msg
+            .fields
+            .iter()
+            .any(|f| f.name == "channel_id" && f.ty == "channel_id")
+        {
+            writeln!(
+                out,
+                "            Message::{}(m) => Some(m.channel_id),",
+                camel(&msg.name)
+            )
+            .unwrap();
+        }
+    }
+    writeln!(out, "            _ => None,\n        }}\n    }}\n").unwrap();
+
     writeln!(
         out,
         "    /// A pseudo-random instance of the message with type `type_num`, if known."

@@ -7,6 +7,7 @@
 //! with the functions of [`commitments`]. Pure: no IO, every key and height is an argument.
 
 pub mod commitments;
+pub mod establish;
 mod params;
 mod state;
 
@@ -30,4 +31,26 @@ pub enum ChannelError {
     /// The peer's signature on our commitment does not verify (or is not low-S).
     #[error("the peer's commitment signature does not verify")]
     BadCommitmentSignature,
+    /// The confirmed funding output does not pay the channel's amount to its 2-of-2 script.
+    #[error("the funding output does not pay the channel")]
+    FundingOutputMismatch,
+    /// `channel_reestablish` with `next_commitment_number` 0: BOLT 2 says fail the channel.
+    #[error("channel_reestablish with next_commitment_number 0")]
+    ReestablishZero,
+    /// `channel_reestablish` numbers that do not match our state: one side lost data.
+    #[error(
+        "channel_reestablish mismatch: peer expects commitment {their_next_commitment} and \
+         revocation {their_next_revocation}; we would send commitment {our_next_commitment} \
+         and hold commitment {our_local_number}"
+    )]
+    ReestablishMismatch {
+        /// The peer's `next_commitment_number`.
+        their_next_commitment: u64,
+        /// The peer's `next_revocation_number`.
+        their_next_revocation: u64,
+        /// The number of the next `commitment_signed` we would send.
+        our_next_commitment: u64,
+        /// Our current commitment number.
+        our_local_number: u64,
+    },
 }

@@ -46,6 +46,9 @@ pub struct OpenRequest {
     pub config: LocalConfig,
     /// Whether the peer negotiated `option_shutdown_anysegwit` (widens valid upfront scripts).
     pub anysegwit: bool,
+    /// Confirmations we want before sending `channel_ready`, if more than the responder's
+    /// `minimum_depth` (BOLT 2 leaves the opener free to choose its own).
+    pub min_depth: Option<u32>,
 }
 
 /// Sent `open_channel`; waiting for `accept_channel`.
@@ -242,7 +245,7 @@ impl AwaitingAccept {
         Ok(AwaitingFundingTx {
             remote: announced.party_params(),
             remote_first_point: announced.first_per_commitment_point,
-            minimum_depth: msg.minimum_depth,
+            minimum_depth: msg.minimum_depth.max(self.request.min_depth.unwrap_or(0)),
             request: self.request,
             local: self.local,
         })

@@ -37,6 +37,7 @@ fn open_request(peer: PublicKey) -> OpenRequest {
         channel_index: 0,
         config: LocalConfig::default(),
         anysegwit: false,
+        min_depth: None,
     }
 }
 

@@ -196,8 +196,9 @@ impl<S: ChainSource + Clone> Actor<S> {
             PeerCmd::Open {
                 funding,
                 push,
+                min_depth,
                 reply,
-            } => match self.start_open(funding, push).await {
+            } => match self.start_open(funding, push, min_depth).await {
                 Ok((temp_id, msg, extra)) => {
                     let mut extra = extra;
                     extra.reply = Some(reply);
@@ -325,6 +326,7 @@ impl<S: ChainSource + Clone> Actor<S> {
         &mut self,
         funding: bitcoin::Amount,
         push: Msat,
+        min_depth: Option<u32>,
     ) -> Result<(ChannelId, OpenChannel, Extra), PeerError> {
         let permit = self.permit()?;
         let (index, secrets) = self.new_secrets().await?;
@@ -341,6 +343,7 @@ impl<S: ChainSource + Clone> Actor<S> {
             channel_index: index,
             config: self.ctx.channel_config.clone(),
             anysegwit: self.anysegwit,
+            min_depth,
         };
         let (state, msg) = funding::open(&self.ctx.secp, &secrets, request)?;
         self.reservations.start(

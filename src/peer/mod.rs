@@ -27,6 +27,7 @@ use bitcoin::secp256k1::{All, PublicKey, Secp256k1};
 use bitcoin::{Amount, Network, Txid};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
+pub(crate) use actor::printable;
 pub use actor::run;
 pub use connect::{accept, accept_stream, connect, Connection, DEFAULT_CONNECT_TIMEOUT};
 pub use init::{check_peer_init, our_features, our_init, InitError, PeerInit, KNOWN_REQUIRED};
@@ -121,6 +122,8 @@ pub enum PeerCmd {
         funding: Amount,
         /// `push_msat`.
         push: Msat,
+        /// Confirmations to wait for before `channel_ready`, beyond the peer's minimum.
+        min_depth: Option<u32>,
         /// The answer.
         reply: oneshot::Sender<Result<Opened, PeerError>>,
     },
@@ -187,12 +190,18 @@ impl PeerHandle {
     }
 
     /// Opens a channel of `funding` with `push` given to the peer.
-    pub async fn open(&self, funding: Amount, push: Msat) -> Result<Opened, PeerError> {
+    pub async fn open(
+        &self,
+        funding: Amount,
+        push: Msat,
+        min_depth: Option<u32>,
+    ) -> Result<Opened, PeerError> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(PeerCmd::Open {
                 funding,
                 push,
+                min_depth,
                 reply,
             })
             .await

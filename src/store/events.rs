@@ -39,7 +39,7 @@ pub enum EventKind {
     /// The funding transaction was seen in a block.
     FundingConfirmed {
         /// The block's height.
-        height: u32,
+        block_height: u32,
         /// The block's hash.
         block_hash: BlockHash,
     },

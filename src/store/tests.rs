@@ -164,3 +164,47 @@ fn a_damaged_value_is_an_error_not_a_panic() {
         })
     ));
 }
+
+#[test]
+fn every_event_kind_round_trips() {
+    use bitcoin::hashes::Hash;
+    let kinds = vec![
+        EventKind::Opened {
+            role: crate::channel::Role::Initiator,
+            capacity: bitcoin::Amount::from_sat(5),
+            funding_txid: bitcoin::Txid::all_zeros(),
+        },
+        EventKind::FundingBroadcast {
+            txid: bitcoin::Txid::all_zeros(),
+        },
+        EventKind::FundingConfirmed {
+            block_height: 7,
+            block_hash: bitcoin::BlockHash::all_zeros(),
+        },
+        EventKind::FundingReorged,
+        EventKind::ChannelReadySent,
+        EventKind::ChannelReadyReceived,
+        EventKind::Ready,
+        EventKind::Abandoned { reason: "r".into() },
+        EventKind::Note { text: "t".into() },
+    ];
+    let store = Store::in_memory().unwrap();
+    let id = ChannelId([3; 32]);
+    for kind in &kinds {
+        let event = Event {
+            time: 1,
+            height: Some(2),
+            kind: kind.clone(),
+        };
+        store
+            .apply(&Batch::new().with(Op::Event(id, event)))
+            .unwrap();
+    }
+    let back: Vec<EventKind> = store
+        .events(&id)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(back, kinds);
+}

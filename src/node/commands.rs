@@ -1,0 +1,279 @@
+//! The control API's verbs, answered by the node actor. Long-running ones (`open`,
+//! `connect`) are handed to background tasks so the actor never waits on a peer.
+#![allow(clippy::disallowed_methods)] // actor code: spawns tasks
+
+use std::net::SocketAddr;
+
+use bitcoin::secp256k1::PublicKey;
+use bitcoin::Amount;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+use super::actor::{unix_now, NodeActor, NodeCmd};
+use crate::chain::ChainSource;
+use crate::channel::establish;
+use crate::channel::ChannelStatus;
+use crate::rpc::{opt_param, param, BoxFuture, RpcError, RpcHandler};
+use crate::store::StoredChannel;
+use crate::units::Msat;
+use crate::wire::ChannelId;
+
+type Reply = oneshot::Sender<Result<Value, RpcError>>;
+
+/// The [`RpcHandler`] the control API server calls: it forwards each request to the node
+/// actor's mailbox.
+pub(crate) struct RpcAdapter {
+    pub(crate) cmds: tokio::sync::mpsc::Sender<NodeCmd>,
+}
+
+impl RpcHandler for RpcAdapter {
+    fn handle(&self, method: String, params: Value) -> BoxFuture<'_, Result<Value, RpcError>> {
+        Box::pin(async move {
+            let (reply, answer) = oneshot::channel();
+            self.cmds
+                .send(NodeCmd::Rpc {
+                    method,
+                    params,
+                    reply,
+                })
+                .await
+                .map_err(|_| RpcError::Failed("the node is shutting down".into()))?;
+            answer
+                .await
+                .map_err(|_| RpcError::Failed("the node is shutting down".into()))?
+        })
+    }
+}
+
+fn parse_node_id(text: &str) -> Result<PublicKey, RpcError> {
+    text.parse()
+        .map_err(|e| RpcError::InvalidParams(format!("node id `{text}`: {e}")))
+}
+
+fn failed(e: impl std::fmt::Display) -> RpcError {
+    RpcError::Failed(e.to_string())
+}
+
+impl<S: ChainSource + Clone> NodeActor<S> {
+    pub(crate) async fn on_rpc(&mut self, method: String, params: Value, reply: Reply) {
+        let result = match method.as_str() {
+            "getinfo" => Ok(self.getinfo().await),
+            "newaddress" => match self.wallet().new_address().await {
+                Ok(address) => Ok(json!({ "address": address.to_string() })),
+                Err(e) => Err(failed(e)),
+            },
+            "balance" => match self.wallet().balance().await {
+                Ok(b) => Ok(json!({
+                    "confirmed_sat": b.confirmed.to_sat(),
+                    "unconfirmed_sat": b.unconfirmed.to_sat(),
+                    "locked_sat": b.locked.to_sat(),
+                    "immature_sat": b.immature.to_sat(),
+                })),
+                Err(e) => Err(failed(e)),
+            },
+            "connect" => return self.connect(&params, reply),
+            "peers" => Ok(self.peers_json()),
+            "open" => return self.open(&params, reply),
+            "channels" => Ok(self.channels_json()),
+            "abandon" => self.abandon(&params).await,
+            "history" => self.history(&params).await,
+            "stop" => {
+                self.stop.cancel();
+                Ok(json!({ "stopping": true }))
+            }
+            other => Err(RpcError::UnknownMethod(other.to_string())),
+        };
+        let _ = reply.send(result);
+    }
+
+    async fn getinfo(&self) -> Value {
+        let height = self
+            .ctx
+            .notifier
+            .best_block()
+            .await
+            .map_or(self.tip, |b| b.height.0);
+        json!({
+            "node_id": self.node_id.to_string(),
+            "listen": self.listen.to_string(),
+            "network": self.config.network.to_string(),
+            "block_height": height,
+            "num_peers": self.peers.len(),
+            "num_channels": self.channels.values().filter(|c| c.status != ChannelStatus::Abandoned).count(),
+        })
+    }
+
+    /// `connect NODEID@HOST:PORT`: answers once the connection is up (or failed).
+    fn connect(&mut self, params: &Value, reply: Reply) {
+        let target: String = match param(params, "target") {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let parsed = target
+            .split_once('@')
+            .ok_or_else(|| RpcError::InvalidParams("expected NODEID@HOST:PORT".into()))
+            .and_then(|(id, addr)| {
+                let node_id = parse_node_id(id)?;
+                let address: SocketAddr = addr
+                    .parse()
+                    .map_err(|e| RpcError::InvalidParams(format!("address `{addr}`: {e}")))?;
+                Ok((node_id, address))
+            });
+        match parsed {
+            Ok((node_id, address)) if node_id == self.node_id => {
+                let _ = reply.send(Err(RpcError::InvalidParams(format!(
+                    "{node_id}@{address} is this node"
+                ))));
+            }
+            Ok((node_id, _)) if self.peers.contains_key(&node_id) => {
+                let _ = reply.send(Ok(
+                    json!({ "node_id": node_id.to_string(), "already_connected": true }),
+                ));
+            }
+            Ok((node_id, address)) => {
+                self.dial(node_id, address, std::time::Duration::ZERO, Some(reply));
+            }
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+
+    fn peers_json(&self) -> Value {
+        let mut list: Vec<Value> = self
+            .peers
+            .iter()
+            .map(|(id, p)| {
+                json!({
+                    "node_id": id.to_string(),
+                    "address": p.address.to_string(),
+                    "connected": true,
+                })
+            })
+            .collect();
+        for (id, address) in &self.redial {
+            if !self.peers.contains_key(id) {
+                list.push(json!({
+                    "node_id": id.to_string(),
+                    "address": address.to_string(),
+                    "connected": false,
+                }));
+            }
+        }
+        Value::Array(list)
+    }
+
+    /// `open NODEID AMOUNT_SAT [push_msat]`: answers once the funding transaction is stored
+    /// and broadcast (or the peer refused).
+    fn open(&mut self, params: &Value, reply: Reply) {
+        let request = (|| {
+            let node_id = parse_node_id(&param::<String>(params, "node_id")?)?;
+            let amount: u64 = param(params, "amount_sat")?;
+            let push: u64 = opt_param(params, "push_msat")?.unwrap_or(0);
+            let min_depth: Option<u32> = opt_param(params, "min_depth")?;
+            Ok::<_, RpcError>((node_id, Amount::from_sat(amount), Msat(push), min_depth))
+        })();
+        let (node_id, amount, push, min_depth) = match request {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let Some(handle) = self.handle_of(&node_id) else {
+            let _ = reply.send(Err(RpcError::Failed(format!(
+                "not connected to {node_id}; connect first"
+            ))));
+            return;
+        };
+        self.tasks.spawn(async move {
+            let result = handle.open(amount, push, min_depth).await;
+            let _ = reply.send(
+                result
+                    .map(|opened| {
+                        json!({
+                            "channel_id": opened.channel_id.to_string(),
+                            "funding_txid": opened.funding_txid.to_string(),
+                            "funding_output_index": opened.funding_output_index,
+                        })
+                    })
+                    .map_err(failed),
+            );
+        });
+    }
+
+    fn channel_json(&self, c: &StoredChannel) -> Value {
+        let confirmations = c
+            .funding
+            .confirmed
+            .map_or(0, |conf| self.tip.saturating_sub(conf.height) + 1);
+        json!({
+            "channel_id": c.params.channel_id.to_string(),
+            "peer": c.params.peer.to_string(),
+            "state": c.status.as_str(),
+            "role": c.params.role,
+            "capacity_sat": c.params.funding_amount.to_sat(),
+            "local_balance_msat": c.commitment.to_local.0,
+            "remote_balance_msat": c.commitment.to_remote.0,
+            "funding_outpoint": c.params.funding_outpoint.to_string(),
+            "confirmations": confirmations,
+            "short_channel_id": c.funding.confirmed.map(|conf| conf.short_channel_id.to_string()),
+        })
+    }
+
+    fn channels_json(&self) -> Value {
+        let mut list: Vec<&StoredChannel> = self.channels.values().collect();
+        list.sort_by_key(|c| (c.funding.opened_at_height, c.params.channel_id));
+        Value::Array(list.into_iter().map(|c| self.channel_json(c)).collect())
+    }
+
+    fn channel_param(&self, params: &Value) -> Result<StoredChannel, RpcError> {
+        let text: String = param(params, "channel_id")?;
+        let id: ChannelId = text
+            .parse()
+            .map_err(|e| RpcError::InvalidParams(format!("channel id `{text}`: {e}")))?;
+        self.channels
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| RpcError::Failed(format!("no channel {id}")))
+    }
+
+    /// `abandon CHANNEL_ID`: gives up a pending channel whose funding will never confirm.
+    async fn abandon(&mut self, params: &Value) -> Result<Value, RpcError> {
+        let channel = self.channel_param(params)?;
+        if channel.status != ChannelStatus::Pending || channel.funding.confirmed.is_some() {
+            return Err(RpcError::Failed(format!(
+                "channel {} is {} with confirmed funding: only unconfirmed pending channels can be abandoned",
+                channel.params.channel_id,
+                channel.status.as_str()
+            )));
+        }
+        let id = channel.params.channel_id;
+        let batch = establish::abandon(
+            &channel,
+            "abandoned by the user",
+            establish::When {
+                time: unix_now(),
+                height: self.tip,
+            },
+        );
+        self.persist(batch).await.map_err(failed)?;
+        self.reload(&id).await;
+        Ok(json!({ "channel_id": id.to_string(), "state": "abandoned" }))
+    }
+
+    /// `history CHANNEL_ID`: the channel's event log.
+    async fn history(&self, params: &Value) -> Result<Value, RpcError> {
+        let channel = self.channel_param(params)?;
+        let store = self.store();
+        let id = channel.params.channel_id;
+        let events = tokio::task::spawn_blocking(move || store.events(&id))
+            .await
+            .map_err(failed)?
+            .map_err(failed)?;
+        serde_json::to_value(events).map_err(failed)
+    }
+}
