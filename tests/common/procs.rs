@@ -116,3 +116,137 @@ impl Drop for RegtestProcess {
         self.kill();
     }
 }
+
+/// A running `petrel node`, killed when dropped.
+pub struct NodeProcess {
+    child: Option<Child>,
+    /// Its data directory.
+    pub datadir: PathBuf,
+    /// The node id (hex).
+    pub node_id: String,
+    /// Its Lightning listener, `127.0.0.1:PORT`.
+    pub listen: String,
+    chain_url: String,
+    chain_cookie: PathBuf,
+    extra: Vec<String>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl NodeProcess {
+    /// Starts a node in a fresh temporary directory against `chain`.
+    pub fn start(chain: &RegtestProcess, extra: &[&str]) -> NodeProcess {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut node = NodeProcess::start_in(tmp.path(), &chain.url(), &chain.cookie(), "127.0.0.1:0", extra);
+        node._tmp = Some(tmp);
+        node
+    }
+
+    /// Starts (or restarts) a node on `datadir`, listening on `listen`.
+    pub fn start_in(datadir: &Path, chain_url: &str, chain_cookie: &Path, listen: &str, extra: &[&str]) -> NodeProcess {
+        let _ = std::fs::remove_file(datadir.join("node.json"));
+        std::fs::create_dir_all(datadir).expect("datadir");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(datadir.join("node.log"))
+            .expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_petrel"))
+            .arg("--datadir")
+            .arg(datadir)
+            .args(["node", "--listen", listen, "--rpc-bind", "127.0.0.1:0", "--chain-rpc", chain_url, "--chain-cookie"])
+            .arg(chain_cookie)
+            .args(["--chain-poll-ms", "20"])
+            .args(extra)
+            .env("RUST_LOG", "petrel=debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn petrel node");
+        let info: Value = wait_for_blocking("petrel node to start", DEADLINE, || {
+            serde_json::from_slice(&std::fs::read(datadir.join("node.json")).ok()?).ok()
+        });
+        NodeProcess {
+            child: Some(child),
+            datadir: datadir.to_owned(),
+            node_id: info["node_id"].as_str().expect("node_id").to_string(),
+            listen: info["listen"].as_str().expect("listen").to_string(),
+            chain_url: chain_url.to_string(),
+            chain_cookie: chain_cookie.to_owned(),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            _tmp: None,
+        }
+    }
+
+    /// Runs a CLI verb against the node; returns (exit success, parsed JSON output).
+    pub fn cli(&self, args: &[&str]) -> (bool, Value) {
+        let out = Command::new(env!("CARGO_BIN_EXE_petrel"))
+            .arg("--datadir")
+            .arg(&self.datadir)
+            .args(args)
+            .output()
+            .expect("run petrel client");
+        let value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "petrel {args:?}: not JSON ({e}): {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.success(), value)
+    }
+
+    /// Runs a CLI verb that must succeed.
+    pub fn ok(&self, args: &[&str]) -> Value {
+        let (ok, value) = self.cli(args);
+        assert!(ok, "petrel {args:?} failed: {value}\n--- node log tail ---\n{}", self.log_tail());
+        value
+    }
+
+    /// A fresh wallet address.
+    pub fn address(&self) -> String {
+        self.ok(&["newaddress"])["address"].as_str().expect("address").to_string()
+    }
+
+    /// `node_id@listen`.
+    pub fn target(&self) -> String {
+        format!("{}@{}", self.node_id, self.listen)
+    }
+
+    /// The last lines of the node's log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.datadir.join("node.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// Kills the node with SIGKILL (no clean shutdown).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills and restarts the node on the same datadir and listening port.
+    pub fn restart(&mut self) {
+        self.kill();
+        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        let tmp = self._tmp.take();
+        let again = NodeProcess::start_in(&self.datadir, &self.chain_url, &self.chain_cookie, &self.listen, &extra);
+        self.child = again.child;
+        self._tmp = tmp;
+        // `again` must not kill the child it handed over.
+        std::mem::forget(again);
+    }
+
+    /// Channels as the node lists them.
+    pub fn channels(&self) -> Vec<Value> {
+        self.ok(&["channels"]).as_array().cloned().unwrap_or_default()
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
