@@ -10,7 +10,7 @@
 
 use core::marker::PhantomData;
 
-use bytes::BytesMut;
+use bytes::{Buf as _, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::cipher::{Decryptor, Encryptor, LENGTH_HEADER_LEN, MAC_LEN};
@@ -94,7 +94,7 @@ impl Decoder for FrameCodec {
                 Ok(len) => usize::from(len),
                 Err(error) => return Err(self.fail(error)),
             };
-            let _ = src.split_to(LENGTH_HEADER_LEN);
+            src.advance(LENGTH_HEADER_LEN);
             // The MAC vouches for `len` (at most 65,535): now it is safe to make room.
             src.reserve((len + MAC_LEN).saturating_sub(src.len()));
             self.read = ReadState::Body { len };
