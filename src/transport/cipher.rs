@@ -11,8 +11,7 @@
 
 use bitcoin::hashes::{sha256, Hash as _, HashEngine as _, Hmac, HmacEngine};
 use bytes::{BufMut as _, BytesMut};
-use chacha20poly1305::aead::AeadInPlace as _;
-use chacha20poly1305::{ChaCha20Poly1305, KeyInit as _, Nonce, Tag};
+use ring::aead::{Aad, LessSafeKey, Nonce, Tag, UnboundKey, CHACHA20_POLY1305};
 
 use super::error::FrameError;
 
@@ -45,10 +44,10 @@ pub(crate) fn hkdf(salt: &[u8; 32], ikm: &[u8]) -> ([u8; 32], [u8; 32]) {
 }
 
 /// One direction's key, nonce and chaining key.
-#[derive(Clone)]
 struct CipherState {
-    /// The AEAD keyed with the current `k`.
-    aead: ChaCha20Poly1305,
+    /// The AEAD keyed with the current `k` (ring's ChaCha20-Poly1305: assembly with runtime
+    /// CPU dispatch, whose small fixed cost per call matters since every frame takes two).
+    aead: LessSafeKey,
     /// The current key `k`, kept for the next rotation.
     key: [u8; 32],
     /// The next nonce `n` to use.
@@ -68,8 +67,11 @@ impl core::fmt::Debug for CipherState {
 
 impl CipherState {
     fn new(key: [u8; 32], chaining_key: [u8; 32]) -> Self {
+        // A 32-byte key is exactly what ChaCha20-Poly1305 takes, so this cannot fail.
+        let unbound = UnboundKey::new(&CHACHA20_POLY1305, &key)
+            .unwrap_or_else(|_| unreachable!("ChaCha20-Poly1305 keys are 32 bytes"));
         CipherState {
-            aead: ChaCha20Poly1305::new(&key.into()),
+            aead: LessSafeKey::new(unbound),
             key,
             nonce: 0,
             chaining_key,
@@ -81,7 +83,7 @@ impl CipherState {
     fn current_nonce(&self) -> Nonce {
         let mut nonce = [0; 12];
         nonce[4..].copy_from_slice(&self.nonce.to_le_bytes());
-        nonce.into()
+        Nonce::assume_unique_for_key(nonce)
     }
 
     /// Moves to the next nonce, rotating the key when it reaches 1000.
@@ -96,7 +98,7 @@ impl CipherState {
     fn encrypt(&mut self, buffer: &mut [u8]) -> Result<Tag, FrameError> {
         let tag = self
             .aead
-            .encrypt_in_place_detached(&self.current_nonce(), &[], buffer)
+            .seal_in_place_separate_tag(self.current_nonce(), Aad::empty(), buffer)
             .map_err(|_| FrameError::Encrypt)?;
         self.advance();
         Ok(tag)
@@ -105,14 +107,16 @@ impl CipherState {
     /// Decrypts `buffer` in place if `tag` authenticates it. The nonce advances either way: a
     /// failed MAC ends the connection, so there is no state to preserve.
     fn decrypt(&mut self, buffer: &mut [u8], tag: &[u8; MAC_LEN]) -> Result<(), ()> {
-        let result = self.aead.decrypt_in_place_detached(
-            &self.current_nonce(),
-            &[],
+        let tag = Tag::from(*tag);
+        let result = self.aead.open_in_place_separate_tag(
+            self.current_nonce(),
+            Aad::empty(),
+            tag,
             buffer,
-            Tag::from_slice(tag),
+            0..,
         );
         self.advance();
-        result.map_err(|_| ())
+        result.map(|_| ()).map_err(|_| ())
     }
 }
 
@@ -182,7 +186,7 @@ impl Encryptor {
         let result = self.seal(&mut dst[start..], length);
         match result {
             Ok(body_tag) => {
-                dst.extend_from_slice(&body_tag);
+                dst.extend_from_slice(body_tag.as_ref());
                 Ok(Ok(()))
             }
             Err(error) => {
@@ -199,7 +203,7 @@ impl Encryptor {
         let (length_bytes, length_mac) = header.split_at_mut(2);
         length_bytes.copy_from_slice(&length.to_be_bytes());
         let tag = self.state.encrypt(length_bytes)?;
-        length_mac.copy_from_slice(&tag);
+        length_mac.copy_from_slice(tag.as_ref());
         self.state.encrypt(body)
     }
 }

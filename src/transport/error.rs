@@ -121,7 +121,7 @@ pub enum FrameError {
     /// nonce no longer matches the peer's.
     #[error("connection already failed")]
     Failed,
-    /// The AEAD refused to encrypt. `chacha20poly1305` only does so past 2^38 bytes, which the
+    /// The AEAD refused to encrypt. ring only does so past its ChaCha20 block-counter limit (256 GiB), which the
     /// 65,535-byte limit rules out; kept so that encryption cannot panic.
     #[error("the AEAD refused to encrypt")]
     Encrypt,

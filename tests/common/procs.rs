@@ -136,13 +136,25 @@ impl NodeProcess {
     /// Starts a node in a fresh temporary directory against `chain`.
     pub fn start(chain: &RegtestProcess, extra: &[&str]) -> NodeProcess {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let mut node = NodeProcess::start_in(tmp.path(), &chain.url(), &chain.cookie(), "127.0.0.1:0", extra);
+        let mut node = NodeProcess::start_in(
+            tmp.path(),
+            &chain.url(),
+            &chain.cookie(),
+            "127.0.0.1:0",
+            extra,
+        );
         node._tmp = Some(tmp);
         node
     }
 
     /// Starts (or restarts) a node on `datadir`, listening on `listen`.
-    pub fn start_in(datadir: &Path, chain_url: &str, chain_cookie: &Path, listen: &str, extra: &[&str]) -> NodeProcess {
+    pub fn start_in(
+        datadir: &Path,
+        chain_url: &str,
+        chain_cookie: &Path,
+        listen: &str,
+        extra: &[&str],
+    ) -> NodeProcess {
         let _ = std::fs::remove_file(datadir.join("node.json"));
         std::fs::create_dir_all(datadir).expect("datadir");
         let log = std::fs::OpenOptions::new()
@@ -153,7 +165,16 @@ impl NodeProcess {
         let child = Command::new(env!("CARGO_BIN_EXE_petrel"))
             .arg("--datadir")
             .arg(datadir)
-            .args(["node", "--listen", listen, "--rpc-bind", "127.0.0.1:0", "--chain-rpc", chain_url, "--chain-cookie"])
+            .args([
+                "node",
+                "--listen",
+                listen,
+                "--rpc-bind",
+                "127.0.0.1:0",
+                "--chain-rpc",
+                chain_url,
+                "--chain-cookie",
+            ])
             .arg(chain_cookie)
             .args(["--chain-poll-ms", "20"])
             .args(extra)
@@ -198,13 +219,20 @@ impl NodeProcess {
     /// Runs a CLI verb that must succeed.
     pub fn ok(&self, args: &[&str]) -> Value {
         let (ok, value) = self.cli(args);
-        assert!(ok, "petrel {args:?} failed: {value}\n--- node log tail ---\n{}", self.log_tail());
+        assert!(
+            ok,
+            "petrel {args:?} failed: {value}\n--- node log tail ---\n{}",
+            self.log_tail()
+        );
         value
     }
 
     /// A fresh wallet address.
     pub fn address(&self) -> String {
-        self.ok(&["newaddress"])["address"].as_str().expect("address").to_string()
+        self.ok(&["newaddress"])["address"]
+            .as_str()
+            .expect("address")
+            .to_string()
     }
 
     /// `node_id@listen`.
@@ -232,16 +260,24 @@ impl NodeProcess {
         self.kill();
         let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
         let tmp = self._tmp.take();
-        let again = NodeProcess::start_in(&self.datadir, &self.chain_url, &self.chain_cookie, &self.listen, &extra);
-        self.child = again.child;
+        let mut again = NodeProcess::start_in(
+            &self.datadir,
+            &self.chain_url,
+            &self.chain_cookie,
+            &self.listen,
+            &extra,
+        );
+        // Take the child over, so dropping `again` kills nothing.
+        self.child = again.child.take();
         self._tmp = tmp;
-        // `again` must not kill the child it handed over.
-        std::mem::forget(again);
     }
 
     /// Channels as the node lists them.
     pub fn channels(&self) -> Vec<Value> {
-        self.ok(&["channels"]).as_array().cloned().unwrap_or_default()
+        self.ok(&["channels"])
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
