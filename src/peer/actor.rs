@@ -70,6 +70,16 @@ enum Stop {
     Failed(PeerError),
 }
 
+/// Crash-test hook: with `PETREL_CRASH_AT=<name>` in the environment, the process aborts at
+/// the named point (no destructors, no flushing: as close to pulling the plug as a test can
+/// get). Used between a durable store write and the send it guards.
+fn crash_point(name: &str) {
+    if std::env::var("PETREL_CRASH_AT").is_ok_and(|v| v == name) {
+        tracing::error!("PETREL_CRASH_AT={name}: aborting");
+        std::process::abort();
+    }
+}
+
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -514,6 +524,7 @@ impl<S: ChainSource + Clone> Actor<S> {
         }
         let channel_id = pending.params.channel_id;
         self.extras.remove(&temp_id);
+        crash_point("fundee_stored");
         self.send(Message::FundingSigned(signed)).await?;
         let _ = self
             .ctx
@@ -628,6 +639,7 @@ impl<S: ChainSource + Clone> Actor<S> {
                 .send_error(channel_id, "internal error storing the channel")
                 .await;
         }
+        crash_point("funder_stored");
         let tx = pending.funding_tx.clone().unwrap_or_else(empty_tx);
         if let Err(e) = self.ctx.chain.broadcast(&tx).await {
             // Stored: the node rebroadcasts unconfirmed funding transactions on every block.

@@ -135,13 +135,24 @@ pub struct NodeProcess {
 impl NodeProcess {
     /// Starts a node in a fresh temporary directory against `chain`.
     pub fn start(chain: &RegtestProcess, extra: &[&str]) -> NodeProcess {
+        NodeProcess::start_crashing_at(chain, extra, None)
+    }
+
+    /// Starts a node that aborts at the crash point `crash_at` (`PETREL_CRASH_AT`); a restart
+    /// runs without it.
+    pub fn start_crashing_at(
+        chain: &RegtestProcess,
+        extra: &[&str],
+        crash_at: Option<&str>,
+    ) -> NodeProcess {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let mut node = NodeProcess::start_in(
+        let mut node = NodeProcess::spawn(
             tmp.path(),
             &chain.url(),
             &chain.cookie(),
             "127.0.0.1:0",
             extra,
+            crash_at,
         );
         node._tmp = Some(tmp);
         node
@@ -155,6 +166,17 @@ impl NodeProcess {
         listen: &str,
         extra: &[&str],
     ) -> NodeProcess {
+        NodeProcess::spawn(datadir, chain_url, chain_cookie, listen, extra, None)
+    }
+
+    fn spawn(
+        datadir: &Path,
+        chain_url: &str,
+        chain_cookie: &Path,
+        listen: &str,
+        extra: &[&str],
+        crash_at: Option<&str>,
+    ) -> NodeProcess {
         let _ = std::fs::remove_file(datadir.join("node.json"));
         std::fs::create_dir_all(datadir).expect("datadir");
         let log = std::fs::OpenOptions::new()
@@ -162,7 +184,11 @@ impl NodeProcess {
             .append(true)
             .open(datadir.join("node.log"))
             .expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_petrel"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_petrel"));
+        if let Some(point) = crash_at {
+            command.env("PETREL_CRASH_AT", point);
+        }
+        let child = command
             .arg("--datadir")
             .arg(datadir)
             .args([
@@ -245,6 +271,20 @@ impl NodeProcess {
         let log = std::fs::read_to_string(self.datadir.join("node.log")).unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// Waits for the process to exit by itself (a crash point); returns whether it did.
+    pub fn wait_exit(&mut self) -> bool {
+        let Some(child) = self.child.as_mut() else {
+            return true;
+        };
+        let exited = wait_for_blocking("the node to exit", DEADLINE, || match child.try_wait() {
+            Ok(Some(_)) => Some(true),
+            Ok(None) => None,
+            Err(_) => Some(false),
+        });
+        self.child = None;
+        exited
     }
 
     /// Kills the node with SIGKILL (no clean shutdown).
