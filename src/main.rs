@@ -61,6 +61,19 @@ enum Command {
     },
     /// List channels.
     Channels,
+    /// Close a channel: cooperatively (shutdown + closing_signed), or with --force by
+    /// broadcasting our latest commitment transaction.
+    Close {
+        /// The channel id.
+        channel_id: String,
+        /// Broadcast our commitment instead of negotiating with the peer.
+        #[arg(long)]
+        force: bool,
+        /// The closing transaction's feerate in sat per 1000 weight (default: the chain's
+        /// estimate).
+        #[arg(long, value_name = "SAT_PER_KW")]
+        feerate: Option<u32>,
+    },
     /// Give up a pending channel whose funding will never confirm.
     Abandon {
         /// The channel id.
@@ -175,6 +188,14 @@ fn main() -> anyhow::Result<ExitCode> {
             }),
         ),
         Command::Channels => call("channels", json!({})),
+        Command::Close {
+            channel_id,
+            force,
+            feerate,
+        } => call(
+            "close",
+            json!({ "channel_id": channel_id, "force": force, "feerate_per_kw": feerate }),
+        ),
         Command::Abandon { channel_id } => call("abandon", json!({ "channel_id": channel_id })),
         Command::History { channel_id } => call("history", json!({ "channel_id": channel_id })),
         Command::Stop => call("stop", json!({})),
