@@ -133,6 +133,9 @@ struct NodeArgs {
     /// The most channel opens pending in total.
     #[arg(long)]
     max_pending_total: Option<usize>,
+    /// Blocks a sweep may stay unconfirmed before it is replaced with a higher fee (RBF).
+    #[arg(long)]
+    sweep_rbf_blocks: Option<u32>,
 }
 
 /// Flags of `petrel regtest` (with the global --datadir: chain database, `.cookie` and
@@ -239,6 +242,7 @@ fn run_node(datadir: PathBuf, args: NodeArgs) -> anyhow::Result<()> {
         max_pending_per_peer: args.max_pending_per_peer,
         max_pending_total: args.max_pending_total,
         reservation_timeout_secs: None,
+        sweep_rbf_blocks: args.sweep_rbf_blocks,
     };
     std::fs::create_dir_all(&datadir)?;
     let file = FileConfig::load(&datadir)?;

@@ -359,3 +359,82 @@ fn a_reorged_force_close_ends_with_one_confirmed_sweep() {
     let fees = net.fee(&funding) + net.fee(&commitment) + net.fee(&first_sweep) + net.fee(&b_sweep);
     assert_eq!(settled_total(&net.a) + settled_total(&net.b), start - fees);
 }
+
+#[test]
+fn a_sweep_left_unconfirmed_is_replaced_with_a_higher_fee() {
+    let chain = RegtestProcess::start();
+    let a = NodeProcess::start(&chain, &["--sweep-rbf-blocks", "3"]);
+    let b = NodeProcess::start(&chain, &[]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(chain.mine_to(1, &a.address()));
+    rt.block_on(chain.mine(100));
+    wait_for_blocking("A's coin", DEADLINE, || {
+        (a.ok(&["balance"])["confirmed_sat"].as_u64()? > 0).then_some(())
+    });
+    a.ok(&["connect", &b.target()]);
+    let id = a.ok(&["open", &b.node_id, "1000000"])["channel_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    rt.block_on(chain.mine(3));
+    wait_state(&a, &id, "ready");
+    b.ok(&["close", &id, "--force"]);
+    rt.block_on(chain.mine(1));
+    let first = wait_for_blocking("A's sweep", DEADLINE, || {
+        channel(&a, &id)["close"]["sweeps"][0]["txid"]
+            .as_str()
+            .map(str::to_string)
+    });
+    let first_fee = channel(&a, &id)["close"]["sweeps"][0]["fee_sat"]
+        .as_u64()
+        .unwrap();
+    // Empty blocks: the sweep stays in the mempool while the chain moves on.
+    let burn = bitcoin::Address::p2wsh(
+        &bitcoin::ScriptBuf::from(vec![0x51]),
+        bitcoin::Network::Regtest,
+    );
+    for _ in 0..3 {
+        let _: Value = rt
+            .block_on(
+                chain
+                    .rpc()
+                    .call("generateblock", &[json!(burn.to_string()), json!([])]),
+            )
+            .unwrap();
+    }
+    let replacement = wait_for_blocking("a replacement sweep", DEADLINE, || {
+        let sweeps = channel(&a, &id)["close"]["sweeps"].as_array()?.clone();
+        let live = sweeps.first()?;
+        (live["txid"] != first.as_str()).then(|| {
+            (
+                live["txid"].as_str().unwrap().to_string(),
+                live["fee_sat"].as_u64().unwrap(),
+            )
+        })
+    });
+    assert!(
+        replacement.1 > first_fee,
+        "{} <= {first_fee}",
+        replacement.1
+    );
+    let mempool: Value = rt.block_on(chain.rpc().call("getrawmempool", &[])).unwrap();
+    let mempool: Vec<&str> = mempool
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert!(mempool.contains(&replacement.0.as_str()));
+    assert!(
+        !mempool.contains(&first.as_str()),
+        "the replaced sweep left the mempool"
+    );
+    rt.block_on(chain.mine(6));
+    wait_state(&a, &id, "closed");
+    let history = a.ok(&["history", &id]);
+    assert!(history
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["event"] == "sweep_replaced"));
+}

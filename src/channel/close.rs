@@ -636,3 +636,7 @@ pub fn force_close<C: Signing + Verification>(
         broadcast: Some(commitment),
     })
 }
+
+#[cfg(test)]
+#[path = "close_tests.rs"]
+mod tests;

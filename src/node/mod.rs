@@ -234,7 +234,7 @@ pub async fn run(config: NodeConfig, stop: CancellationToken) -> Result<(), Node
         wallet_handle.clone(),
         Arc::clone(&seed),
         config.network,
-        crate::watch::WatchConfig::default(),
+        config.watch,
         changed_tx,
         tasks.clone(),
         stop.clone(),
