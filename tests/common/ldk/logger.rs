@@ -1,14 +1,13 @@
 //! A logger for LDK test nodes: prints LDK's warnings and errors (everything with
-//! `PETREL_LDK_LOG=trace`), and counts the log lines the tests use as an oracle for what LDK
-//! received (LDK logs every message it reads at trace level).
+//! `PETREL_LDK_LOG=trace`) and keeps every line, because LDK logs each message it reads or
+//! queues, and the tests use those lines as an oracle for what LDK received and sent.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use lightning::util::logger::{Level, Logger, Record};
 
 /// How many of LDK's most recent log lines a failing test prints.
-const KEPT_LINES: usize = 200;
+const TAIL_LINES: usize = 200;
 
 /// LDK's logger in the tests.
 #[derive(Debug)]
@@ -17,10 +16,8 @@ pub struct TestLogger {
     name: String,
     /// Whether to print every line, not only warnings and errors.
     verbose: bool,
-    /// How many `pong`s LDK has read.
-    pongs_received: AtomicUsize,
-    /// The last lines, oldest first, for failure messages.
-    recent: Mutex<Vec<String>>,
+    /// Every line, oldest first.
+    lines: Mutex<Vec<(Level, String)>>,
 }
 
 impl TestLogger {
@@ -29,39 +26,41 @@ impl TestLogger {
         TestLogger {
             name: name.to_string(),
             verbose: std::env::var("PETREL_LDK_LOG").is_ok_and(|v| v == "trace"),
-            pongs_received: AtomicUsize::new(0),
-            recent: Mutex::new(Vec::new()),
+            lines: Mutex::new(Vec::new()),
         }
     }
 
-    /// How many `pong` messages LDK has read so far.
-    pub fn pongs_received(&self) -> usize {
-        self.pongs_received.load(Ordering::SeqCst)
+    /// How many lines so far contain `text`.
+    pub fn count(&self, text: &str) -> usize {
+        let lines = self.lines.lock().unwrap();
+        lines.iter().filter(|(_, line)| line.contains(text)).count()
     }
 
-    /// LDK's last log lines, one per line.
+    /// How many `pong` messages LDK has read so far. `PeerManager` logs "Received message
+    /// Pong { byteslen: N } from <node id>" for each (lightning 0.2.7, `ln/peer_handler.rs`).
+    pub fn pongs_received(&self) -> usize {
+        self.count("Received message Pong")
+    }
+
+    /// LDK's last debug-or-louder lines, one per line, for failure messages (without the one
+    /// line per block fed, which would crowd out everything else).
     pub fn tail(&self) -> String {
-        self.recent.lock().unwrap().join("\n")
+        let lines = self.lines.lock().unwrap();
+        let shown: Vec<&str> = lines
+            .iter()
+            .filter(|(level, line)| *level >= Level::Debug && !line.contains("New best block"))
+            .map(|(_, line)| line.as_str())
+            .collect();
+        shown[shown.len().saturating_sub(TAIL_LINES)..].join("\n")
     }
 }
 
 impl Logger for TestLogger {
     fn log(&self, record: Record) {
         let line = format!("{} {}: {}", self.name, record.level, record.args);
-        // `PeerManager` logs "Received message Pong { byteslen: N } from <node id>" for every
-        // pong it reads (lightning 0.2.7, `ln/peer_handler.rs`), and nothing else that way.
-        if record.level == Level::Trace && line.contains("Received message Pong") {
-            self.pongs_received.fetch_add(1, Ordering::SeqCst);
-        }
         if self.verbose || record.level >= Level::Warn {
             eprintln!("{line}");
         }
-        if record.level >= Level::Debug {
-            let mut recent = self.recent.lock().unwrap();
-            if recent.len() >= KEPT_LINES {
-                recent.remove(0);
-            }
-            recent.push(line);
-        }
+        self.lines.lock().unwrap().push((record.level, line));
     }
 }
