@@ -17,7 +17,7 @@ use bitcoin::Amount;
 use common::procs::{NodeProcess, RegtestProcess};
 use common::{wait_for, DEADLINE};
 use ldk::node::{user_config, LdkNode};
-use lightning::events::Event;
+use lightning::events::{ClosureReason, Event};
 use lightning::ln::channel_state::ChannelDetails;
 use lightning::types::features::ChannelTypeFeatures;
 use petrel::funding::LocalConfig;
@@ -219,67 +219,161 @@ impl Pair {
             petrel_local.saturating_sub(ldk_reserve * 1_000)
         );
     }
+
+    /// `petrel open` to LDK: LDK sees the request (its driver accepts it), both sides store
+    /// the channel as pending with the funding Petrel broadcast. Returns the channel id.
+    async fn petrel_opens(&self, funding_sat: u64, push_msat: u64) -> String {
+        let ldk = &self.ldk;
+        let requests_before = self.open_requests().len();
+        let opened = petrel_ok(
+            &self.petrel,
+            &[
+                "open",
+                &ldk.node_id.to_string(),
+                &funding_sat.to_string(),
+                "--push-msat",
+                &push_msat.to_string(),
+            ],
+        );
+        let channel_id = opened["channel_id"].as_str().unwrap().to_string();
+        let requests = self.open_requests();
+        assert_eq!(
+            requests[requests_before..],
+            [(
+                self.petrel_id,
+                funding_sat,
+                ChannelTypeFeatures::only_static_remote_key()
+            )]
+        );
+        let pending = wait_for("LDK's ChannelPending event", DEADLINE, || async {
+            ldk.events_where(|e| match e {
+                Event::ChannelPending {
+                    channel_id: id,
+                    funding_txo,
+                    ..
+                } if id.to_string() == channel_id => Some(*funding_txo),
+                _ => None,
+            })
+            .into_iter()
+            .next()
+        })
+        .await;
+        assert_eq!(pending.txid.to_string(), opened["funding_txid"]);
+        assert_eq!(u64::from(pending.vout), opened["funding_output_index"]);
+        // `open` answers once the channel is stored; the node's `channels` list catches up
+        // when the node actor has handled the peer actor's report.
+        let stored = wait_for("Petrel to list the channel", DEADLINE, || async {
+            petrel_channel(&self.petrel, &channel_id)
+        })
+        .await;
+        assert_eq!(stored["state"], "pending");
+        assert_eq!(stored["role"], "initiator");
+        channel_id
+    }
+
+    /// The `OpenChannelRequest` events LDK produced: (peer, funding, channel type).
+    fn open_requests(&self) -> Vec<(PublicKey, u64, ChannelTypeFeatures)> {
+        self.ldk.events_where(|e| match e {
+            Event::OpenChannelRequest {
+                counterparty_node_id,
+                funding_satoshis,
+                channel_type,
+                ..
+            } => Some((
+                *counterparty_node_id,
+                *funding_satoshis,
+                channel_type.clone(),
+            )),
+            _ => None,
+        })
+    }
+
+    /// LDK's `create_channel` to Petrel: the driver funds it from LDK's wallet, LDK broadcasts
+    /// once Petrel has signed, and Petrel stores the channel as pending. Returns the channel
+    /// id.
+    async fn ldk_opens(&self, funding_sat: u64, push_msat: u64) -> String {
+        let ldk = &self.ldk;
+        let temporary = ldk
+            .manager
+            .create_channel(
+                self.petrel_id,
+                funding_sat,
+                push_msat,
+                ldk.user_channel_id(),
+                None,
+                None,
+            )
+            .expect("LDK starts the open");
+        let (channel_id, funding_txo) =
+            wait_for("LDK's ChannelPending event", DEADLINE, || async {
+                ldk.events_where(|e| match e {
+                    Event::ChannelPending {
+                        channel_id,
+                        former_temporary_channel_id,
+                        funding_txo,
+                        ..
+                    } if *former_temporary_channel_id == Some(temporary) => {
+                        Some((channel_id.to_string(), *funding_txo))
+                    }
+                    _ => None,
+                })
+                .into_iter()
+                .next()
+            })
+            .await;
+        wait_for(
+            "LDK to broadcast the funding transaction",
+            DEADLINE,
+            || async { ldk.broadcaster.accepted(funding_txo.txid).then_some(()) },
+        )
+        .await;
+        let stored = wait_for("Petrel to store the channel", DEADLINE, || async {
+            petrel_channel(&self.petrel, &channel_id)
+        })
+        .await;
+        assert_eq!(stored["state"], "pending");
+        assert_eq!(stored["role"], "responder");
+        channel_id
+    }
+
+    /// Waits until LDK lists Petrel as connected again and calls every channel in `ids`
+    /// usable: LDK clears a channel's "peer disconnected" state only once it has accepted the
+    /// peer's `channel_reestablish`. Petrel must have logged no reestablish failure.
+    async fn wait_reestablished(&self, ids: &[&str]) {
+        let ldk = &self.ldk;
+        wait_for(
+            "LDK to have Petrel back with usable channels",
+            DEADLINE,
+            || async {
+                ldk.peers.peer_by_node_id(&self.petrel_id)?;
+                let channels = ldk.manager.list_channels();
+                ids.iter()
+                    .all(|id| {
+                        channels
+                            .iter()
+                            .any(|c| c.channel_id.to_string() == *id && c.is_usable)
+                    })
+                    .then_some(())
+            },
+        )
+        .await;
+        let log = std::fs::read_to_string(self.petrel.datadir.join("node.log")).unwrap();
+        assert!(
+            !log.contains("channel_reestablish:"),
+            "Petrel refused LDK's channel_reestablish:\n{}",
+            self.petrel.log_tail()
+        );
+        for id in ids {
+            assert_eq!(petrel_channel(&self.petrel, id).unwrap()["state"], "ready");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn petrel_opens_a_channel_to_ldk() {
     let pair = Pair::start().await;
-    let ldk = &pair.ldk;
     let (funding_sat, push_msat) = (1_000_000u64, 100_000_000u64);
-    let opened = petrel_ok(
-        &pair.petrel,
-        &[
-            "open",
-            &ldk.node_id.to_string(),
-            &funding_sat.to_string(),
-            "--push-msat",
-            &push_msat.to_string(),
-        ],
-    );
-    let channel_id = opened["channel_id"].as_str().unwrap().to_string();
-
-    // LDK saw the request (and its driver accepted it), then the funding.
-    let request = ldk.events_where(|e| match e {
-        Event::OpenChannelRequest {
-            counterparty_node_id,
-            funding_satoshis,
-            channel_type,
-            ..
-        } => Some((
-            *counterparty_node_id,
-            *funding_satoshis,
-            channel_type.clone(),
-        )),
-        _ => None,
-    });
-    assert_eq!(
-        request,
-        vec![(
-            pair.petrel_id,
-            funding_sat,
-            ChannelTypeFeatures::only_static_remote_key()
-        )]
-    );
-    let pending = wait_for("LDK's ChannelPending event", DEADLINE, || async {
-        ldk.events_where(|e| match e {
-            Event::ChannelPending {
-                channel_id: id,
-                funding_txo,
-                ..
-            } if id.to_string() == channel_id => Some(*funding_txo),
-            _ => None,
-        })
-        .into_iter()
-        .next()
-    })
-    .await;
-    assert_eq!(pending.txid.to_string(), opened["funding_txid"]);
-    assert_eq!(u64::from(pending.vout), opened["funding_output_index"]);
-    assert_eq!(
-        petrel_channel(&pair.petrel, &channel_id).unwrap()["state"],
-        "pending"
-    );
-
+    let channel_id = pair.petrel_opens(funding_sat, push_msat).await;
     let (petrel_view, details) = pair.confirm_and_wait_ready(&channel_id).await;
     pair.check_connection_survives_channel_update().await;
     assert_eq!(petrel_view["role"], "initiator");
@@ -291,53 +385,126 @@ async fn petrel_opens_a_channel_to_ldk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ldk_opens_a_channel_to_petrel() {
     let pair = Pair::start().await;
-    let ldk = &pair.ldk;
     let (funding_sat, push_msat) = (1_500_000u64, 200_000_000u64);
+    let channel_id = pair.ldk_opens(funding_sat, push_msat).await;
+    let (petrel_view, details) = pair.confirm_and_wait_ready(&channel_id).await;
+    pair.check_connection_survives_channel_update().await;
+    assert!(details.is_outbound);
+    assert_eq!(petrel_view["local_balance_msat"], push_msat);
+    pair.check_agreement(&petrel_view, &details, funding_sat);
+}
+
+/// Channels opened both ways come back after LDK drops the connection (Petrel redials) and
+/// after Petrel is killed and restarted (it redials on recovery): `channel_reestablish` is
+/// exchanged each time (BOLT 2 "Message Retransmission"), LDK accepts Petrel's, and every
+/// channel is usable again on both sides with unchanged balances.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_channels_reestablish_after_reconnect_and_restart() {
+    let mut pair = Pair::start().await;
+    let outbound = pair.petrel_opens(1_000_000, 0).await;
+    let inbound = pair.ldk_opens(800_000, 0).await;
+    pair.confirm_and_wait_ready(&outbound).await;
+    pair.confirm_and_wait_ready(&inbound).await;
+    let before = (
+        petrel_channel(&pair.petrel, &outbound).unwrap(),
+        petrel_channel(&pair.petrel, &inbound).unwrap(),
+    );
+    let reestablished = pair.ldk.logger.count("Received message ChannelReestablish");
+
+    pair.ldk.peers.disconnect_by_node_id(pair.petrel_id);
+    pair.wait_reestablished(&[&outbound, &inbound]).await;
+    assert_eq!(
+        pair.ldk.logger.count("Received message ChannelReestablish"),
+        reestablished + 2,
+        "one channel_reestablish per channel"
+    );
+
+    // LDK may still list the killed connection for a moment: wait for the new reestablish
+    // messages rather than for "usable", which the old connection also was.
+    tokio::task::block_in_place(|| pair.petrel.restart());
+    wait_for("the restarted Petrel to reestablish", DEADLINE, || async {
+        (pair.ldk.logger.count("Received message ChannelReestablish") >= reestablished + 4)
+            .then_some(())
+    })
+    .await;
+    pair.wait_reestablished(&[&outbound, &inbound]).await;
+    assert_eq!(
+        pair.ldk.logger.count("Received message ChannelReestablish"),
+        reestablished + 4
+    );
+    for (id, old) in [(&outbound, &before.0), (&inbound, &before.1)] {
+        let now = petrel_channel(&pair.petrel, id).unwrap();
+        for field in [
+            "local_balance_msat",
+            "remote_balance_msat",
+            "funding_outpoint",
+        ] {
+            assert_eq!(now[field], old[field], "{field} of {id}");
+        }
+    }
+}
+
+/// A channel whose funding is still unconfirmed survives a reconnection: both sides
+/// reestablish it (nothing to retransmit yet), and it reaches `channel_ready` once mined.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_channel_reestablishes_and_then_confirms() {
+    let pair = Pair::start().await;
+    let channel_id = pair.petrel_opens(600_000, 0).await;
+    let reestablished = pair.ldk.logger.count("Received message ChannelReestablish");
+    pair.ldk.peers.disconnect_by_node_id(pair.petrel_id);
+    wait_for("Petrel to redial and reestablish", DEADLINE, || async {
+        (pair.ldk.logger.count("Received message ChannelReestablish") > reestablished).then_some(())
+    })
+    .await;
+    let (petrel_view, details) = pair.confirm_and_wait_ready(&channel_id).await;
+    pair.check_agreement(&petrel_view, &details, 600_000);
+}
+
+/// LDK asks for a public channel (`announce_channel`): Petrel refuses it with an `error`
+/// naming the reason (BOLT 7 would oblige it to send `announcement_signatures`, which it
+/// cannot yet), LDK closes its side, nothing is funded, and the connection stays up for a
+/// private channel right after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_announced_channel_from_ldk_is_refused_with_a_reason() {
+    let pair = Pair::start().await;
+    let ldk = &pair.ldk;
+    let mut public = user_config(MINIMUM_DEPTH);
+    public.channel_handshake_config.announce_for_forwarding = true;
     let temporary = ldk
         .manager
         .create_channel(
             pair.petrel_id,
-            funding_sat,
-            push_msat,
+            700_000,
+            0,
             ldk.user_channel_id(),
             None,
-            None,
+            Some(public),
         )
         .expect("LDK starts the open");
-
-    // The driver funds it from LDK's wallet; LDK broadcasts once Petrel signed.
-    let (channel_id, funding_txo) = wait_for("LDK's ChannelPending event", DEADLINE, || async {
+    let reason = wait_for("LDK to close the refused channel", DEADLINE, || async {
         ldk.events_where(|e| match e {
-            Event::ChannelPending {
-                channel_id,
-                former_temporary_channel_id,
-                funding_txo,
-                ..
-            } if *former_temporary_channel_id == Some(temporary) => {
-                Some((channel_id.to_string(), *funding_txo))
-            }
+            Event::ChannelClosed {
+                channel_id, reason, ..
+            } if *channel_id == temporary => Some(reason.clone()),
             _ => None,
         })
         .into_iter()
         .next()
     })
     .await;
-    wait_for(
-        "LDK to broadcast the funding transaction",
-        DEADLINE,
-        || async { ldk.broadcaster.accepted(funding_txo.txid).then_some(()) },
-    )
-    .await;
-    let stored = wait_for("Petrel to store the channel", DEADLINE, || async {
-        petrel_channel(&pair.petrel, &channel_id)
-    })
-    .await;
-    assert_eq!(stored["state"], "pending");
-    assert_eq!(stored["role"], "responder");
+    let ClosureReason::CounterpartyForceClosed { peer_msg } = &reason else {
+        panic!("LDK closed the channel for another reason: {reason:?}");
+    };
+    assert!(
+        peer_msg.to_string().contains("announce_channel"),
+        "{peer_msg}"
+    );
+    let funding_requests =
+        ldk.events_where(|e| matches!(e, Event::FundingGenerationReady { .. }).then_some(()));
+    assert!(funding_requests.is_empty(), "nothing was funded");
+    assert!(tokio::task::block_in_place(|| pair.petrel.channels()).is_empty());
 
-    let (petrel_view, details) = pair.confirm_and_wait_ready(&channel_id).await;
-    pair.check_connection_survives_channel_update().await;
-    assert!(details.is_outbound);
-    assert_eq!(petrel_view["local_balance_msat"], push_msat);
-    pair.check_agreement(&petrel_view, &details, funding_sat);
+    assert!(ldk.peers.peer_by_node_id(&pair.petrel_id).is_some());
+    let channel_id = pair.ldk_opens(700_000, 0).await;
+    pair.confirm_and_wait_ready(&channel_id).await;
 }
