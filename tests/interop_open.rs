@@ -1,9 +1,15 @@
 //! Channel opening interop with LDK (issue #6): a real `petrel regtest` and `petrel node`, and
 //! an LDK node (`lightning` 0.2.7) in the test process, fed the regtest chain's blocks by the
-//! test. Petrel opens a channel to LDK, and LDK opens one to Petrel; in each, both sides reach
-//! `channel_ready` (LDK's `ChannelReady` event, Petrel's channel state "ready"), the funding
-//! outpoints and short channel ids agree, and the balances agree once LDK's reserve
-//! accounting is taken into account.
+//! test (`tests/common/ldk/node.rs`).
+//!
+//! - Petrel opens a channel to LDK, and LDK opens one to Petrel; in each, both sides reach
+//!   `channel_ready` (LDK's `ChannelReady` event, Petrel's channel state "ready"), the funding
+//!   outpoints and short channel ids agree, the balances agree once LDK's reserve accounting
+//!   is taken into account, and the connection survives the `channel_update` LDK sends next.
+//! - `channel_reestablish` after LDK drops the connection and after Petrel restarts (ready
+//!   channels), and after a drop while the funding is unconfirmed.
+//! - What Petrel does not support yet fails nothing: a public channel is refused with the
+//!   reason, and `update_fee` gets a warning while the channel stays ready.
 #![allow(clippy::disallowed_methods)]
 
 mod common;
@@ -507,4 +513,41 @@ async fn an_announced_channel_from_ldk_is_refused_with_a_reason() {
     assert!(ldk.peers.peer_by_node_id(&pair.petrel_id).is_some());
     let channel_id = pair.ldk_opens(700_000, 0).await;
     pair.confirm_and_wait_ready(&channel_id).await;
+}
+
+/// LDK, the funder, raises the feerate with `update_fee` (and the `commitment_signed` that
+/// follows). Petrel has no commitment updates yet: it answers with a `warning` for the
+/// channel, which fails nothing (BOLT 1: a warning "MAY" be logged), keeps the connection,
+/// and the channel stays ready on both sides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_fee_from_ldk_does_not_fail_the_channel() {
+    let pair = Pair::start().await;
+    let ldk = &pair.ldk;
+    let channel_id = pair.ldk_opens(900_000, 0).await;
+    pair.confirm_and_wait_ready(&channel_id).await;
+
+    ldk.fees.set(5_000);
+    ldk.manager.timer_tick_occurred();
+    wait_for("LDK to send update_fee", DEADLINE, || async {
+        (ldk.logger.count("Enqueueing message UpdateFee") > 0).then_some(())
+    })
+    .await;
+    wait_for("Petrel's warnings", DEADLINE, || async {
+        (ldk.logger.count("Got warning message") >= 2).then_some(())
+    })
+    .await;
+    let log = ldk.logger.tail();
+    assert!(log.contains("update_fee is not supported yet"), "{log}");
+    assert!(
+        log.contains("commitment_signed is not supported yet"),
+        "{log}"
+    );
+
+    let closed = ldk.events_where(|e| matches!(e, Event::ChannelClosed { .. }).then_some(()));
+    assert!(closed.is_empty(), "LDK closed the channel");
+    assert!(ldk.peers.peer_by_node_id(&pair.petrel_id).is_some());
+    assert_eq!(
+        petrel_channel(&pair.petrel, &channel_id).unwrap()["state"],
+        "ready"
+    );
 }

@@ -2,6 +2,7 @@
 //! estimator, a broadcaster (LDK calls it synchronously; the node's driver sends the queued
 //! transactions with `sendrawtransaction`), and the blocks the driver feeds it.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use bitcoin::Transaction;
@@ -10,13 +11,31 @@ use lightning::chain::chaininterface::{
 };
 use petrel::chain::{BitcoindRpc, ChainSource as _};
 
-/// Every estimate is the relay floor, 253 sat/kW: regtest mempools are empty.
-#[derive(Debug, Default)]
-pub struct FloorFees;
+/// One estimate for every target: the relay floor, 253 sat/kW, unless a test raises it (to
+/// make LDK send `update_fee`).
+#[derive(Debug)]
+pub struct TestFees {
+    rate: AtomicU32,
+}
 
-impl FeeEstimator for FloorFees {
+impl Default for TestFees {
+    fn default() -> Self {
+        TestFees {
+            rate: AtomicU32::new(FEERATE_FLOOR_SATS_PER_KW),
+        }
+    }
+}
+
+impl TestFees {
+    /// Every estimate from now on is `sat_per_kw`.
+    pub fn set(&self, sat_per_kw: u32) {
+        self.rate.store(sat_per_kw, Ordering::SeqCst);
+    }
+}
+
+impl FeeEstimator for TestFees {
     fn get_est_sat_per_1000_weight(&self, _target: ConfirmationTarget) -> u32 {
-        FEERATE_FLOOR_SATS_PER_KW
+        self.rate.load(Ordering::SeqCst)
     }
 }
 

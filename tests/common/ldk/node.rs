@@ -34,7 +34,7 @@ use petrel::units::BlockHeight;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use super::chain::{FloorFees, QueueBroadcaster};
+use super::chain::{QueueBroadcaster, TestFees};
 use super::logger::TestLogger;
 use super::wallet::P2wpkhWallet;
 
@@ -107,7 +107,7 @@ pub type Monitor = ChainMonitor<
     InMemorySigner,
     Arc<dyn Filter + Send + Sync>,
     Arc<QueueBroadcaster>,
-    Arc<FloorFees>,
+    Arc<TestFees>,
     Arc<TestLogger>,
     Arc<MemoryPersister>,
     Arc<KeysManager>,
@@ -120,7 +120,7 @@ pub type Manager = ChannelManager<
     Arc<KeysManager>,
     Arc<KeysManager>,
     Arc<KeysManager>,
-    Arc<FloorFees>,
+    Arc<TestFees>,
     Arc<NoRouter>,
     Arc<NullMessageRouter>,
     Arc<TestLogger>,
@@ -173,6 +173,8 @@ pub struct LdkNode {
     pub peers: Arc<NodePeerManager>,
     /// Its logger.
     pub logger: Arc<TestLogger>,
+    /// Its fee estimator.
+    pub fees: Arc<TestFees>,
     /// What it broadcast, and the chain's answers.
     pub broadcaster: Arc<QueueBroadcaster>,
     /// Its on-chain wallet.
@@ -199,7 +201,7 @@ impl LdkNode {
         ));
         let node_id = keys.get_node_id(Recipient::Node).expect("node id");
         let logger = Arc::new(TestLogger::new("LDK"));
-        let fees = Arc::new(FloorFees);
+        let fees = Arc::new(TestFees::default());
         let broadcaster = Arc::new(QueueBroadcaster::default());
         let persister = Arc::new(MemoryPersister::default());
         let monitor = Arc::new(ChainMonitor::new(
@@ -214,7 +216,7 @@ impl LdkNode {
         let tip = rpc.best_block().await.expect("chain tip");
         let height = tip.height.0;
         let manager = Arc::new(ChannelManager::new(
-            fees,
+            Arc::clone(&fees),
             Arc::clone(&monitor),
             Arc::clone(&broadcaster),
             Arc::new(NoRouter),
@@ -258,6 +260,7 @@ impl LdkNode {
             monitor,
             peers,
             logger,
+            fees,
             broadcaster,
             wallet: Mutex::new(P2wpkhWallet::new(wallet_key)),
             events: Mutex::new(Vec::new()),
