@@ -44,8 +44,16 @@ fn petrel_channel(node: &NodeProcess, channel_id: &str) -> Option<Value> {
         .find(|c| c["channel_id"] == channel_id)
 }
 
-/// A Petrel node and an LDK node on one regtest chain, both with mature coins, Petrel
-/// connected to LDK's listener.
+/// Who opens the connection between the two nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dialler {
+    /// `petrel connect` to LDK's listener.
+    Petrel,
+    /// LDK's `connect_outbound` to Petrel's listener.
+    Ldk,
+}
+
+/// A Petrel node and an LDK node on one regtest chain, both with mature coins, connected.
 struct Pair {
     chain: RegtestProcess,
     petrel: NodeProcess,
@@ -55,6 +63,10 @@ struct Pair {
 
 impl Pair {
     async fn start() -> Pair {
+        Pair::start_dialled_by(Dialler::Petrel).await
+    }
+
+    async fn start_dialled_by(dialler: Dialler) -> Pair {
         let chain = RegtestProcess::start();
         let petrel = NodeProcess::start(&chain, &[]);
         let petrel_id: PublicKey = petrel.node_id.parse().unwrap();
@@ -85,11 +97,28 @@ impl Pair {
         )
         .await;
 
-        let target = format!("{}@{}", ldk.node_id, ldk.listen);
-        let connected = petrel_ok(&petrel, &["connect", &target]);
-        assert_eq!(connected["node_id"], ldk.node_id.to_string());
+        match dialler {
+            Dialler::Petrel => {
+                let target = format!("{}@{}", ldk.node_id, ldk.listen);
+                let connected = petrel_ok(&petrel, &["connect", &target]);
+                assert_eq!(connected["node_id"], ldk.node_id.to_string());
+            }
+            Dialler::Ldk => {
+                ldk.connect(petrel_id, petrel.listen.parse().unwrap()).await;
+                wait_for("Petrel to list LDK as a peer", DEADLINE, || async {
+                    let peers = petrel_ok(&petrel, &["peers"]);
+                    peers
+                        .as_array()?
+                        .iter()
+                        .any(|p| p["node_id"] == ldk.node_id.to_string() && p["connected"] == true)
+                        .then_some(())
+                })
+                .await;
+            }
+        }
         wait_for("LDK to list Petrel as a peer", DEADLINE, || async {
-            ldk.peers.peer_by_node_id(&petrel_id).map(|_| ())
+            let peer = ldk.peers.peer_by_node_id(&petrel_id)?;
+            (peer.is_inbound_connection == (dialler == Dialler::Petrel)).then_some(())
         })
         .await;
         Pair {
@@ -390,7 +419,8 @@ async fn petrel_opens_a_channel_to_ldk() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ldk_opens_a_channel_to_petrel() {
-    let pair = Pair::start().await;
+    // Over a connection LDK made to Petrel's listener (the other tests use one Petrel made).
+    let pair = Pair::start_dialled_by(Dialler::Ldk).await;
     let (funding_sat, push_msat) = (1_500_000u64, 200_000_000u64);
     let channel_id = pair.ldk_opens(funding_sat, push_msat).await;
     let (petrel_view, details) = pair.confirm_and_wait_ready(&channel_id).await;
