@@ -359,14 +359,21 @@ fn checksequenceverify_script_enforces_the_sequence() {
         tx.input[0].witness = Witness::from_slice(&[sig.to_vec(), witness_script.to_bytes()]);
         tx
     };
-    // Sequence 2 < the script's 3: BIP68 is satisfied (5 confirmations) but OP_CSV fails.
+    // Sequence 2 < the script's 3: BIP68 is satisfied (5 confirmations) but OP_CSV fails,
+    // in Core's words (the differential test against Core v31 found the old guess wrong).
     let short = sign(Sequence::from_height(2));
     let reject = f.reject(&short);
-    assert!(
-        reject
-            .reason
-            .starts_with("mempool-script-verify-flag-failed"),
-        "{reject}"
+    assert_eq!(
+        reject.reason,
+        "mempool-script-verify-flag-failed (Locktime requirement not satisfied)"
+    );
+    assert_eq!(
+        reject.details,
+        format!(
+            "input 0 of {} (wtxid {}), spending {funding_txid}:0",
+            short.compute_txid(),
+            short.compute_wtxid()
+        )
     );
     f.submit(&sign(Sequence::from_height(3))).unwrap();
 }
