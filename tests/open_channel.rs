@@ -1,6 +1,7 @@
 //! Two real `petrel node` processes on a real `petrel regtest`: fund both wallets, connect,
 //! open three channels at once (two A→B, one B→A), mine, and check that all six channel views
-//! reach "ready" with matching funding outpoints and mirrored balances.
+//! reach "ready" with matching funding outpoints and mirrored balances. The same test runs
+//! with the nodes' `--chain-rpc` pointed at Bitcoin Core when `BITCOIND_EXE` is set (issue #9).
 #![allow(clippy::disallowed_methods)]
 
 mod common;
@@ -8,18 +9,18 @@ mod common;
 use std::collections::BTreeMap;
 use std::thread;
 
-use common::procs::{NodeProcess, RegtestProcess};
+use common::procs::{BitcoindProcess, ChainProcess, NodeProcess, RegtestProcess};
 use common::{wait_for_blocking, DEADLINE};
 use serde_json::Value;
 
 /// Mines three coinbases to each node, then 100 blocks so they mature: concurrent opens need
 /// one confirmed coin each (a funding transaction never spends unconfirmed change).
-fn fund(chain: &RegtestProcess, nodes: &[&NodeProcess]) {
+fn fund(chain: &impl ChainProcess, nodes: &[&NodeProcess]) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     for node in nodes {
-        rt.block_on(chain.mine_to(3, &node.address()));
+        rt.block_on(ChainProcess::mine_to(chain, 3, &node.address()));
     }
-    rt.block_on(chain.mine(100));
+    rt.block_on(ChainProcess::mine(chain, 100));
     for node in nodes {
         wait_for_blocking("the wallet to see its coinbases mature", DEADLINE, || {
             let balance = node.ok(&["balance"]);
@@ -38,9 +39,23 @@ fn by_id(channels: &[Value]) -> BTreeMap<String, Value> {
 #[test]
 fn three_concurrent_opens_reach_ready_on_both_sides() {
     let chain = RegtestProcess::start();
-    let a = NodeProcess::start(&chain, &[]);
-    let b = NodeProcess::start(&chain, &[]);
-    fund(&chain, &[&a, &b]);
+    three_concurrent_opens(&chain);
+}
+
+/// The same two nodes and three opens with Bitcoin Core as the nodes' chain backend.
+#[test]
+fn three_concurrent_opens_reach_ready_on_bitcoind() {
+    let Some(chain) = BitcoindProcess::start("three_concurrent_opens_reach_ready_on_bitcoind")
+    else {
+        return;
+    };
+    three_concurrent_opens(&chain);
+}
+
+fn three_concurrent_opens(chain: &impl ChainProcess) {
+    let a = NodeProcess::start(chain, &[]);
+    let b = NodeProcess::start(chain, &[]);
+    fund(chain, &[&a, &b]);
 
     let connected = a.ok(&["connect", &b.target()]);
     assert_eq!(connected["node_id"], b.node_id.as_str());
@@ -93,7 +108,7 @@ fn three_concurrent_opens_reach_ready_on_both_sides() {
     }
 
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(chain.mine(3));
+    rt.block_on(ChainProcess::mine(chain, 3));
     for node in [&a, &b] {
         wait_for_blocking("all channels ready", DEADLINE, || {
             let channels = by_id(&node.channels());

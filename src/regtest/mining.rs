@@ -131,7 +131,7 @@ pub(crate) fn next_block_time(prev_mtp: u32, prev_time: u32, height: u32, now: u
 
 /// Selects mempool transactions for a block: best ancestor-package fee rate first, parents
 /// before children, within the weight and sigop budgets (a simplified `BlockAssembler`).
-/// Returns the transactions in block order and their total fee.
+/// Returns the transactions in block order (selection order) and their total fee.
 pub(crate) fn select_transactions(mempool: &Mempool) -> (Vec<Transaction>, Amount) {
     let mut packages: Vec<(Vec<bitcoin::Txid>, u64, Amount)> = mempool
         .entries()
@@ -176,13 +176,18 @@ pub(crate) fn select_transactions(mempool: &Mempool) -> (Vec<Transaction>, Amoun
         weight += add_weight;
         sigops += add_sigops;
         fees += fee;
+        // Packages go into the block in the order they were selected, best fee rate first,
+        // as Core's `addChunks` adds chunks; inside a package parents come first (entry
+        // order guarantees it). Found by the differential test: the block used to be sorted
+        // by entry order as a whole, so a high-fee transaction submitted after a low-fee one
+        // came second here and first in Core, and the merkle roots differed.
+        let mut missing = missing;
+        missing.sort_by_key(|t| mempool.get(t).map_or(0, |e| e.sequence));
         for t in missing {
             chosen_set.insert(t);
             chosen.push(t);
         }
     }
-    // Block order must put parents first: entry order guarantees it.
-    chosen.sort_by_key(|t| mempool.get(t).map_or(0, |e| e.sequence));
     let txs = chosen
         .iter()
         .filter_map(|t| mempool.get(t))

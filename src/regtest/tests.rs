@@ -359,14 +359,21 @@ fn checksequenceverify_script_enforces_the_sequence() {
         tx.input[0].witness = Witness::from_slice(&[sig.to_vec(), witness_script.to_bytes()]);
         tx
     };
-    // Sequence 2 < the script's 3: BIP68 is satisfied (5 confirmations) but OP_CSV fails.
+    // Sequence 2 < the script's 3: BIP68 is satisfied (5 confirmations) but OP_CSV fails,
+    // in Core's words (the differential test against Core v31 found the old guess wrong).
     let short = sign(Sequence::from_height(2));
     let reject = f.reject(&short);
-    assert!(
-        reject
-            .reason
-            .starts_with("mempool-script-verify-flag-failed"),
-        "{reject}"
+    assert_eq!(
+        reject.reason,
+        "mempool-script-verify-flag-failed (Locktime requirement not satisfied)"
+    );
+    assert_eq!(
+        reject.details,
+        format!(
+            "input 0 of {} (wtxid {}), spending {funding_txid}:0",
+            short.compute_txid(),
+            short.compute_wtxid()
+        )
     );
     f.submit(&sign(Sequence::from_height(3))).unwrap();
 }
@@ -788,4 +795,40 @@ fn truc_rules_apply_to_version_3() {
     let reject = f.reject(&big);
     assert_eq!(reject.reason, "TRUC-violation");
     assert!(reject.details.contains("is too big"), "{reject}");
+}
+
+/// Found by the differential test against Core v31: blocks list packages best fee rate first
+/// (Core's `addChunks` order), not in mempool entry order, so a block with the same
+/// transactions has the same merkle root as Core's.
+#[test]
+fn blocks_order_transactions_by_fee_rate_parents_first() {
+    let mut f = Fixture::new(102);
+    let low = f.spend(f.coinbase(1), vec![f.pay(FIFTY_BTC - 1_000)]);
+    let high = f.spend(f.coinbase(2), vec![f.pay(FIFTY_BTC - 20_000)]);
+    let child = f.spend(
+        (
+            OutPoint {
+                txid: low.compute_txid(),
+                vout: 0,
+            },
+            low.output[0].clone(),
+        ),
+        vec![f.pay(FIFTY_BTC - 1_000 - 10_000)],
+    );
+    for tx in [&low, &high, &child] {
+        f.submit(tx).unwrap();
+    }
+    let hash = f.mine(1)[0];
+    let order: Vec<Txid> = f.regtest.block(&hash).unwrap().txdata[1..]
+        .iter()
+        .map(Transaction::compute_txid)
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            high.compute_txid(),
+            low.compute_txid(),
+            child.compute_txid()
+        ]
+    );
 }

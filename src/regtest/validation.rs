@@ -222,7 +222,8 @@ pub(crate) fn sigop_cost(tx: &Transaction, spent: &[TxOut]) -> u64 {
 }
 
 /// Verifies every input script. On failure returns Core's reject reason,
-/// `{mempool,block}-script-verify-flag-failed (<script error>)`.
+/// `{mempool,block}-script-verify-flag-failed (<script error>)`, and Core's debug message
+/// (`CScriptCheck`'s `input N of TXID (wtxid WTXID), spending PREVTXID:VOUT`).
 pub(crate) fn verify_scripts(
     tx: &Transaction,
     spent: &[TxOut],
@@ -233,10 +234,17 @@ pub(crate) fn verify_scripts(
             ScriptRules::Standard => (RejectClass::NotStandard, "mempool"),
             ScriptRules::Consensus => (RejectClass::Consensus, "block"),
         };
+        let prevout = tx.input[index].previous_output;
         Err(TxReject::with_details(
             class,
             format!("{prefix}-script-verify-flag-failed ({detail})"),
-            format!("input {index}"),
+            format!(
+                "input {index} of {} (wtxid {}), spending {}:{}",
+                tx.compute_txid(),
+                tx.compute_wtxid(),
+                prevout.txid,
+                prevout.vout
+            ),
         ))
     };
     let serialized = encode::serialize(tx);
@@ -255,7 +263,7 @@ pub(crate) fn verify_scripts(
             &serialized,
             bitcoinconsensus_flags(),
         ) {
-            return fail(likely_script_error(input, spk), index);
+            return fail(script_error(&serialized, index, prevout, input), index);
         }
         if rules == ScriptRules::Standard {
             if let Err(detail) = policy_script_checks(input, spk) {
@@ -266,23 +274,101 @@ pub(crate) fn verify_scripts(
     Ok(())
 }
 
+/// libbitcoinconsensus's `VERIFY_P2SH`.
+const VERIFY_P2SH: u32 = 1 << 0;
+/// libbitcoinconsensus's `VERIFY_DERSIG` (BIP66).
+const VERIFY_DERSIG: u32 = 1 << 2;
+/// libbitcoinconsensus's `VERIFY_NULLDUMMY` (BIP147).
+const VERIFY_NULLDUMMY: u32 = 1 << 4;
+/// libbitcoinconsensus's `VERIFY_CHECKLOCKTIMEVERIFY` (BIP65).
+const VERIFY_CHECKLOCKTIMEVERIFY: u32 = 1 << 9;
+/// libbitcoinconsensus's `VERIFY_CHECKSEQUENCEVERIFY` (BIP112).
+const VERIFY_CHECKSEQUENCEVERIFY: u32 = 1 << 10;
+/// libbitcoinconsensus's `VERIFY_WITNESS` (BIP141/143).
+const VERIFY_WITNESS: u32 = 1 << 11;
+
 /// Every consensus flag libbitcoinconsensus 25.1 supports (its `VERIFY_ALL`).
 fn bitcoinconsensus_flags() -> u32 {
-    const P2SH: u32 = 1 << 0;
-    const DERSIG: u32 = 1 << 2;
-    const NULLDUMMY: u32 = 1 << 4;
-    const CHECKLOCKTIMEVERIFY: u32 = 1 << 9;
-    const CHECKSEQUENCEVERIFY: u32 = 1 << 10;
-    const WITNESS: u32 = 1 << 11;
-    P2SH | DERSIG | NULLDUMMY | CHECKLOCKTIMEVERIFY | CHECKSEQUENCEVERIFY | WITNESS
+    VERIFY_P2SH
+        | VERIFY_DERSIG
+        | VERIFY_NULLDUMMY
+        | VERIFY_CHECKLOCKTIMEVERIFY
+        | VERIFY_CHECKSEQUENCEVERIFY
+        | VERIFY_WITNESS
 }
 
-/// libbitcoinconsensus only says "invalid"; pick the `ScriptErrorString` Core would most
-/// likely print for the common shapes (approximate by nature; the reject reason prefix,
-/// which is what callers classify on, is exact).
+/// Core's `ScriptErrorString` for a failed input. libbitcoinconsensus only says "invalid", so
+/// the rule is found in two steps:
+/// - flag bisection, which is exact: when the script passes with one rule's flag dropped,
+///   that rule failed (`NULLDUMMY`, `CHECKSEQUENCEVERIFY`/`CHECKLOCKTIMEVERIFY`, `DERSIG`);
+/// - otherwise the shape of the spend (stack too short for a multisig witness script, empty
+///   witness, key hash mismatch, a signature present or not), approximate by nature.
+///
+/// Found by the differential test against Core v31: a CSV script spent with too small a
+/// sequence read "finished with a false/empty top stack element" here and "Locktime
+/// requirement not satisfied" in Core.
+fn script_error(
+    serialized: &[u8],
+    index: usize,
+    prevout: &TxOut,
+    input: &bitcoin::TxIn,
+) -> &'static str {
+    let spk = &prevout.script_pubkey;
+    let passes_without = |flag: u32| {
+        bitcoin::consensus::validation::verify_script_with_flags(
+            spk,
+            index,
+            prevout.value,
+            serialized,
+            bitcoinconsensus_flags() & !flag,
+        )
+        .is_ok()
+    };
+    if passes_without(VERIFY_NULLDUMMY) {
+        return "Dummy CHECKMULTISIG argument must be zero";
+    }
+    if passes_without(VERIFY_CHECKSEQUENCEVERIFY) || passes_without(VERIFY_CHECKLOCKTIMEVERIFY) {
+        return "Locktime requirement not satisfied";
+    }
+    if passes_without(VERIFY_DERSIG) {
+        return "Non-canonical DER signature";
+    }
+    if multisig_stack_too_short(input, spk) {
+        return "Operation not valid with the current stack size";
+    }
+    likely_script_error(input, spk)
+}
+
+/// Whether a P2WSH multisig witness script (`m <keys> n OP_CHECKMULTISIG`) gets fewer stack
+/// items than its `m` signatures plus the dummy: Core's `OP_CHECKMULTISIG` then fails with
+/// `SCRIPT_ERR_INVALID_STACK_OPERATION` before checking any signature.
+fn multisig_stack_too_short(input: &bitcoin::TxIn, spk: &Script) -> bool {
+    if !spk.is_p2wsh() {
+        return false;
+    }
+    let Some(script) = input.witness.last() else {
+        return false;
+    };
+    let script = Script::from_bytes(script);
+    if bitcoin::hashes::sha256::Hash::hash(script.as_bytes()).as_byte_array()[..]
+        != spk.as_bytes()[2..]
+    {
+        return false;
+    }
+    let Some((required, _)) = super::policy::multisig_counts(script) else {
+        return false;
+    };
+    input.witness.len() - 1 < usize::from(required) + 1
+}
+
+/// The script error Core would most likely print for the common shapes of a failed spend
+/// (approximate by nature; the reject reason prefix, which is what callers classify on, is
+/// exact).
 fn likely_script_error(input: &bitcoin::TxIn, spk: &Script) -> &'static str {
-    let witness_v0 = spk.witness_version() == Some(WitnessVersion::V0);
-    if witness_v0 && input.witness.is_empty() {
+    // Core's `VerifyWitnessProgram`: an empty stack is its own error for P2WSH only; a P2WPKH
+    // stack of any size but two (empty included) is a program mismatch. (Found by the
+    // differential test: an empty P2WPKH witness read "empty witness" here.)
+    if spk.is_p2wsh() && input.witness.is_empty() {
         return "Witness program was passed an empty witness";
     }
     if spk.is_p2wpkh() {
@@ -481,6 +567,150 @@ mod tests {
         assert!(looks_like_signature(&sig));
         assert!(!looks_like_signature(&sig[1..]));
         assert!(!looks_like_signature(&[0x30; 40]));
+    }
+
+    /// A version 2 spend of one P2WSH (or other) output with the given witness.
+    fn spending(spent: &TxOut, sequence: u32, witness: &[Vec<u8>]) -> Transaction {
+        use bitcoin::{OutPoint, Sequence, TxIn, Txid, Witness};
+        Transaction {
+            version: bitcoin::transaction::Version::TWO,
+            lock_time: bitcoin::absolute::LockTime::ZERO,
+            input: vec![TxIn {
+                previous_output: OutPoint::new(Txid::from_byte_array([3; 32]), 1),
+                script_sig: bitcoin::ScriptBuf::new(),
+                sequence: Sequence(sequence),
+                witness: Witness::from_slice(witness),
+            }],
+            output: vec![TxOut {
+                value: spent.value - Amount::from_sat(1_000),
+                script_pubkey: bitcoin::ScriptBuf::new_p2wsh(&bitcoin::WScriptHash::all_zeros()),
+            }],
+        }
+    }
+
+    fn reason(tx: &Transaction, spent: &TxOut) -> String {
+        verify_scripts(tx, std::slice::from_ref(spent), ScriptRules::Standard)
+            .unwrap_err()
+            .reason
+    }
+
+    fn p2wsh(script: &bitcoin::ScriptBuf) -> TxOut {
+        TxOut {
+            value: Amount::from_sat(100_000),
+            script_pubkey: bitcoin::ScriptBuf::new_p2wsh(&script.wscript_hash()),
+        }
+    }
+
+    // Script errors in Core v31's words, each found by tests/differential_regtest.rs.
+
+    #[test]
+    fn failed_checksequenceverify_reads_locktime_requirement_not_satisfied() {
+        let script = bitcoin::script::Builder::new()
+            .push_int(5)
+            .push_opcode(bitcoin::opcodes::all::OP_CSV)
+            .into_script();
+        let spent = p2wsh(&script);
+        let tx = spending(&spent, 4, &[script.to_bytes()]);
+        let reject =
+            verify_scripts(&tx, std::slice::from_ref(&spent), ScriptRules::Standard).unwrap_err();
+        assert_eq!(
+            reject.reason,
+            "mempool-script-verify-flag-failed (Locktime requirement not satisfied)"
+        );
+        assert_eq!(
+            reject.details,
+            format!(
+                "input 0 of {} (wtxid {}), spending {}:1",
+                tx.compute_txid(),
+                tx.compute_wtxid(),
+                bitcoin::Txid::from_byte_array([3; 32])
+            )
+        );
+        let block =
+            verify_scripts(&tx, std::slice::from_ref(&spent), ScriptRules::Consensus).unwrap_err();
+        assert_eq!(
+            block.reason,
+            "block-script-verify-flag-failed (Locktime requirement not satisfied)"
+        );
+        assert!(verify_scripts(
+            &spending(&spent, 5, &[script.to_bytes()]),
+            &[spent],
+            ScriptRules::Standard
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn multisig_errors_read_as_core_words_them() {
+        use bitcoin::secp256k1::{Message, SecretKey};
+        use bitcoin::sighash::EcdsaSighashType;
+        let secp = Secp256k1::new();
+        let keys = [
+            SecretKey::from_slice(&[1; 32]).unwrap(),
+            SecretKey::from_slice(&[2; 32]).unwrap(),
+        ];
+        let script = bitcoin::script::Builder::new()
+            .push_opcode(bitcoin::opcodes::all::OP_PUSHNUM_2)
+            .push_key(&bitcoin::PublicKey::new(keys[0].public_key(&secp)))
+            .push_key(&bitcoin::PublicKey::new(keys[1].public_key(&secp)))
+            .push_opcode(bitcoin::opcodes::all::OP_PUSHNUM_2)
+            .push_opcode(bitcoin::opcodes::all::OP_CHECKMULTISIG)
+            .into_script();
+        let spent = p2wsh(&script);
+        let unsigned = spending(&spent, u32::MAX, &[]);
+        let sigs: Vec<Vec<u8>> = keys
+            .iter()
+            .map(|key| {
+                let sighash = SighashCache::new(&unsigned)
+                    .p2wsh_signature_hash(0, &script, spent.value, EcdsaSighashType::All)
+                    .unwrap();
+                let signature = secp.sign_ecdsa(&Message::from(sighash), key);
+                bitcoin::ecdsa::Signature {
+                    signature,
+                    sighash_type: EcdsaSighashType::All,
+                }
+                .to_vec()
+            })
+            .collect();
+        let with = |items: Vec<Vec<u8>>| spending(&spent, u32::MAX, &items);
+        let s = script.to_bytes();
+        assert!(verify_scripts(
+            &with(vec![vec![], sigs[0].clone(), sigs[1].clone(), s.clone()]),
+            std::slice::from_ref(&spent),
+            ScriptRules::Standard
+        )
+        .is_ok());
+        assert_eq!(
+            reason(
+                &with(vec![vec![1], sigs[0].clone(), sigs[1].clone(), s.clone()]),
+                &spent
+            ),
+            "mempool-script-verify-flag-failed (Dummy CHECKMULTISIG argument must be zero)"
+        );
+        assert_eq!(
+            reason(&with(vec![vec![], sigs[0].clone(), s.clone()]), &spent),
+            "mempool-script-verify-flag-failed (Operation not valid with the current stack size)"
+        );
+        assert_eq!(
+            reason(&with(vec![vec![], sigs[1].clone(), sigs[0].clone(), s.clone()]), &spent),
+            "mempool-script-verify-flag-failed (Signature must be zero for failed CHECK(MULTI)SIG operation)"
+        );
+        assert_eq!(
+            reason(&with(Vec::new()), &spent),
+            "mempool-script-verify-flag-failed (Witness program was passed an empty witness)"
+        );
+    }
+
+    #[test]
+    fn empty_p2wpkh_witness_is_a_program_mismatch() {
+        let spent = TxOut {
+            value: Amount::from_sat(100_000),
+            script_pubkey: bitcoin::ScriptBuf::new_p2wpkh(&bitcoin::WPubkeyHash::all_zeros()),
+        };
+        assert_eq!(
+            reason(&spending(&spent, u32::MAX, &[]), &spent),
+            "mempool-script-verify-flag-failed (Witness program hash mismatch)"
+        );
     }
 
     fn hex_to_bytes(s: &str) -> Vec<u8> {

@@ -1,7 +1,13 @@
 //! Real processes for integration tests.
 
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bitcoin::base64::engine::general_purpose::STANDARD as BASE64;
+use bitcoin::base64::Engine as _;
 
 use petrel::chain::{BitcoindRpc, RpcAuth, RpcConfig};
 use serde_json::{json, Value};
@@ -133,23 +139,24 @@ pub struct NodeProcess {
 }
 
 impl NodeProcess {
-    /// Starts a node in a fresh temporary directory against `chain`.
-    pub fn start(chain: &RegtestProcess, extra: &[&str]) -> NodeProcess {
+    /// Starts a node in a fresh temporary directory against `chain` (`petrel regtest` or
+    /// Bitcoin Core).
+    pub fn start(chain: &impl ChainProcess, extra: &[&str]) -> NodeProcess {
         NodeProcess::start_crashing_at(chain, extra, None)
     }
 
     /// Starts a node that aborts at the crash point `crash_at` (`PETREL_CRASH_AT`); a restart
     /// runs without it.
     pub fn start_crashing_at(
-        chain: &RegtestProcess,
+        chain: &impl ChainProcess,
         extra: &[&str],
         crash_at: Option<&str>,
     ) -> NodeProcess {
         let tmp = tempfile::tempdir().expect("tempdir");
         let mut node = NodeProcess::spawn(
             tmp.path(),
-            &chain.url(),
-            &chain.cookie(),
+            &ChainProcess::url(chain),
+            &ChainProcess::cookie(chain),
             "127.0.0.1:0",
             extra,
             crash_at,
@@ -324,5 +331,345 @@ impl NodeProcess {
 impl Drop for NodeProcess {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// A chain backend process that `petrel node --chain-rpc` can point at: `petrel regtest` or
+/// Bitcoin Core.
+pub trait ChainProcess {
+    /// `http://127.0.0.1:PORT` of its JSON-RPC server.
+    fn url(&self) -> String;
+
+    /// Its cookie file.
+    fn cookie(&self) -> PathBuf;
+
+    /// A JSON-RPC client (the code under test).
+    fn rpc(&self) -> BitcoindRpc {
+        BitcoindRpc::new(RpcConfig::new(
+            self.url(),
+            RpcAuth::CookieFile(self.cookie()),
+        ))
+        .expect("rpc client")
+    }
+
+    /// Mines `n` blocks to `address`.
+    #[allow(async_fn_in_trait)] // test support: never used across threads by name
+    async fn mine_to(&self, n: u32, address: &str) -> Vec<String> {
+        self.rpc()
+            .call("generatetoaddress", &[json!(n), json!(address)])
+            .await
+            .expect("generatetoaddress")
+    }
+
+    /// Mines `n` blocks to a throwaway address (P2WSH of `OP_TRUE`: no test wallet watches
+    /// it).
+    #[allow(async_fn_in_trait)]
+    async fn mine(&self, n: u32) -> Vec<String> {
+        let address = bitcoin::Address::p2wsh(
+            &bitcoin::ScriptBuf::from(vec![0x51]),
+            bitcoin::Network::Regtest,
+        );
+        ChainProcess::mine_to(self, n, &address.to_string()).await
+    }
+}
+
+impl ChainProcess for RegtestProcess {
+    fn url(&self) -> String {
+        RegtestProcess::url(self)
+    }
+
+    fn cookie(&self) -> PathBuf {
+        RegtestProcess::cookie(self)
+    }
+}
+
+/// The environment variable naming the `bitcoind` binary the Bitcoin Core tests run
+/// (`scripts/bitcoind.sh` builds one and prints its path; `.ci/run` exports it).
+pub const BITCOIND_EXE: &str = "BITCOIND_EXE";
+
+/// The `bitcoind` to test against, or `None` after telling the test log why the caller skips.
+///
+/// The notice is written straight to the process's stderr, past the test harness's output
+/// capture, so a skip is never silent. Under CI (`CI` set to anything but `false`), a missing
+/// `BITCOIND_EXE` fails the test instead: CI always builds Core. A set but unusable path
+/// always fails.
+pub fn bitcoind_exe(test: &str) -> Option<PathBuf> {
+    match std::env::var_os(BITCOIND_EXE) {
+        Some(path) if !path.is_empty() => {
+            let path = PathBuf::from(path);
+            assert!(
+                path.is_file(),
+                "{BITCOIND_EXE}={} is not a file (build one with scripts/bitcoind.sh)",
+                path.display()
+            );
+            Some(path)
+        }
+        _ => {
+            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
+            assert!(
+                !ci,
+                "{test}: {BITCOIND_EXE} is not set under CI; .ci/run must export it"
+            );
+            let _ = writeln!(
+                std::io::stderr(),
+                "{test}: skipped: {BITCOIND_EXE} not set, so there is no Bitcoin Core to test \
+                 against (run `export {BITCOIND_EXE}=$(scripts/bitcoind.sh)` first)"
+            );
+            None
+        }
+    }
+}
+
+/// A JSON-RPC call to Bitcoin Core that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CoreRpcError {
+    /// Core answered with an error object.
+    Rpc {
+        /// Core's `RPCErrorCode`.
+        code: i64,
+        /// Its message.
+        message: String,
+    },
+    /// No usable answer (connection refused, HTTP error without a JSON body, ...).
+    Transport(String),
+}
+
+/// A running `bitcoind -regtest -server -txindex` in its own temporary datadir, on free
+/// loopback ports. Dropping it stops it with the `stop` RPC, and kills it if it has not
+/// exited within a deadline.
+pub struct BitcoindProcess {
+    child: Option<Child>,
+    /// Its `-datadir` (the chain lives in `regtest/` under it).
+    pub datadir: PathBuf,
+    /// Its `-rpcport`.
+    pub rpc_port: u16,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+/// A free loopback port: bind port 0 and close. Bitcoin Core cannot report the port it
+/// bound, so the test chooses; a race with another process taking it in between is
+/// retried by [`BitcoindProcess::start_with`].
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
+}
+
+impl BitcoindProcess {
+    /// Starts Bitcoin Core as the issue prescribes (`-regtest -server -txindex
+    /// -fallbackfee=0.0002`), or returns `None` (with a printed reason) when `BITCOIND_EXE`
+    /// is not set.
+    pub fn start(test: &str) -> Option<BitcoindProcess> {
+        let exe = bitcoind_exe(test)?;
+        Some(BitcoindProcess::start_with(&exe, &[]))
+    }
+
+    /// Starts `exe` in a fresh temporary datadir with extra arguments; waits until its RPC
+    /// answers.
+    pub fn start_with(exe: &Path, extra: &[&str]) -> BitcoindProcess {
+        BitcoindProcess::spawn(exe, None, extra)
+    }
+
+    /// Starts (or restarts) `exe` on `datadir`, which the caller keeps.
+    pub fn start_in(exe: &Path, datadir: &Path, extra: &[&str]) -> BitcoindProcess {
+        BitcoindProcess::spawn(exe, Some(datadir), extra)
+    }
+
+    fn spawn(exe: &Path, datadir: Option<&Path>, extra: &[&str]) -> BitcoindProcess {
+        let mut last_error = String::new();
+        for _attempt in 0..3 {
+            let tmp = match datadir {
+                Some(_) => None,
+                None => Some(tempfile::tempdir().expect("tempdir")),
+            };
+            let datadir = datadir
+                .map(Path::to_owned)
+                .or_else(|| tmp.as_ref().map(|t| t.path().to_owned()))
+                .expect("a datadir");
+            let rpc_port = free_port();
+            let stderr = std::fs::File::create(datadir.join("stderr.log")).expect("log file");
+            let child = Command::new(exe)
+                .arg(format!("-datadir={}", datadir.display()))
+                .args([
+                    "-regtest",
+                    "-server",
+                    "-txindex",
+                    "-fallbackfee=0.0002",
+                    "-listen=0",
+                    "-connect=0",
+                    "-dnsseed=0",
+                    "-fixedseeds=0",
+                    "-discover=0",
+                    "-printtoconsole=0",
+                    "-rpcbind=127.0.0.1",
+                    "-rpcallowip=127.0.0.1",
+                ])
+                .arg(format!("-rpcport={rpc_port}"))
+                .args(extra)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(stderr)
+                .spawn()
+                .unwrap_or_else(|e| panic!("spawn {}: {e}", exe.display()));
+            let mut process = BitcoindProcess {
+                child: Some(child),
+                datadir,
+                rpc_port,
+                _tmp: tmp,
+            };
+            match process.wait_ready() {
+                Ok(()) => return process,
+                Err(error) => {
+                    last_error = format!("{error}\n{}", process.log_tail());
+                    process.kill();
+                }
+            }
+        }
+        panic!("bitcoind did not start: {last_error}");
+    }
+
+    /// Polls `getblockcount` until Core answers (it says -28 "warming up" while loading), the
+    /// process exits, or the deadline passes.
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let start = Instant::now();
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    self.child = None;
+                    return Err(format!("bitcoind exited during start-up: {status}"));
+                }
+            }
+            match self.call("getblockcount", &[]) {
+                Ok(_) => return Ok(()),
+                Err(error) if start.elapsed() > DEADLINE => {
+                    return Err(format!("no RPC answer within {DEADLINE:?}: {error:?}"));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+
+    /// The cookie file Core writes at start (`<datadir>/regtest/.cookie`).
+    pub fn cookie(&self) -> PathBuf {
+        self.datadir.join("regtest").join(".cookie")
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.rpc_port)
+    }
+
+    /// A blocking JSON-RPC call over a fresh connection (usable outside a runtime and from
+    /// `Drop`).
+    pub fn call(&self, method: &str, params: &[Value]) -> Result<Value, CoreRpcError> {
+        let transport = |e: std::io::Error| CoreRpcError::Transport(e.to_string());
+        let credentials = std::fs::read_to_string(self.cookie()).map_err(transport)?;
+        let body =
+            json!({"jsonrpc": "1.0", "id": 1, "method": method, "params": params}).to_string();
+        let mut stream = TcpStream::connect(("127.0.0.1", self.rpc_port)).map_err(transport)?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(120)))
+            .map_err(transport)?;
+        let request = format!(
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+             Authorization: Basic {}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            BASE64.encode(credentials.trim()),
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).map_err(transport)?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).map_err(transport)?;
+        let text = String::from_utf8_lossy(&response);
+        let (head, body) = text
+            .split_once("\r\n\r\n")
+            .ok_or_else(|| CoreRpcError::Transport(format!("no HTTP response: {text:?}")))?;
+        let reply: Value = serde_json::from_str(body).map_err(|_| {
+            CoreRpcError::Transport(head.lines().next().unwrap_or_default().to_owned())
+        })?;
+        match reply.get("error") {
+            Some(Value::Object(error)) => Err(CoreRpcError::Rpc {
+                code: error.get("code").and_then(Value::as_i64).unwrap_or(0),
+                message: error
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            }),
+            _ => Ok(reply.get("result").cloned().unwrap_or(Value::Null)),
+        }
+    }
+
+    /// A blocking call that must succeed.
+    pub fn ok(&self, method: &str, params: &[Value]) -> Value {
+        self.call(method, params)
+            .unwrap_or_else(|e| panic!("bitcoind {method} {params:?}: {e:?}"))
+    }
+
+    /// The version Core reports (`getnetworkinfo`'s `subversion`, e.g. `/Satoshi:31.99.0/`).
+    pub fn subversion(&self) -> String {
+        self.ok("getnetworkinfo", &[])["subversion"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The last lines of Core's `debug.log` and stderr, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let mut out = String::new();
+        for file in [
+            self.datadir.join("stderr.log"),
+            self.datadir.join("regtest").join("debug.log"),
+        ] {
+            let log = std::fs::read_to_string(&file).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            out.push_str(&format!("--- {} ---\n", file.display()));
+            out.push_str(&lines[lines.len().saturating_sub(30)..].join("\n"));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Stops Core: the `stop` RPC, then SIGKILL if it has not exited within the deadline.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if matches!(child.try_wait(), Ok(None)) && self.call("stop", &[]).is_ok() {
+            let start = Instant::now();
+            while start.elapsed() < DEADLINE {
+                if !matches!(child.try_wait(), Ok(None)) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Kills Core with SIGKILL (no clean shutdown).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl ChainProcess for BitcoindProcess {
+    fn url(&self) -> String {
+        BitcoindProcess::url(self)
+    }
+
+    fn cookie(&self) -> PathBuf {
+        BitcoindProcess::cookie(self)
+    }
+}
+
+impl Drop for BitcoindProcess {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
