@@ -8,8 +8,9 @@
 //! The channel keys (`keys::ChannelSecrets`) use the same master key under `m/1017'/…`; the
 //! two hardened subtrees never share a key.
 
+use bdk_wallet::KeychainKind;
 use bitcoin::bip32::{ChildNumber, DerivationPath, Xpriv, Xpub};
-use bitcoin::secp256k1::{Secp256k1, Signing};
+use bitcoin::secp256k1::{Secp256k1, SecretKey, Signing};
 use bitcoin::Network;
 
 use super::WalletError;
@@ -26,6 +27,8 @@ pub(super) struct Bip84Keys {
     pub(super) external: String,
     /// `wpkh([fp/84'/coin'/0']xpub/1/*)`: change addresses.
     pub(super) internal: String,
+    /// `m/84'/coin'/0'`, the account both descriptors live under.
+    account: DerivationPath,
 }
 
 /// The SLIP-44 coin type: 0 for Bitcoin mainnet, 1 for testnet, signet and regtest.
@@ -65,7 +68,27 @@ impl Bip84Keys {
             master,
             external: format!("wpkh({origin}/0/*)"),
             internal: format!("wpkh({origin}/1/*)"),
+            account: account_path,
         })
+    }
+
+    /// The secret key of address `index` of `keychain`: `m/84'/coin'/0'/{0,1}/index`, the key
+    /// the descriptors' public key at that index belongs to.
+    pub(super) fn secret_key<C: Signing>(
+        &self,
+        secp: &Secp256k1<C>,
+        keychain: KeychainKind,
+        index: u32,
+    ) -> Result<SecretKey, WalletError> {
+        let branch = match keychain {
+            KeychainKind::External => 0,
+            KeychainKind::Internal => 1,
+        };
+        let path = self.account.extend([
+            ChildNumber::from_normal_idx(branch)?,
+            ChildNumber::from_normal_idx(index)?,
+        ]);
+        Ok(self.master.derive_priv(secp, &path)?.private_key)
     }
 }
 

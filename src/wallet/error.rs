@@ -1,9 +1,6 @@
 //! The wallet's error type: everything that can fail in [`OnchainWallet`](super::OnchainWallet).
 
-use bdk_wallet::error::CreateTxError;
-use bdk_wallet::signer::SignerError;
 use bdk_wallet::{LoadError, LoadMismatch};
-use bitcoin::psbt::ExtractTxError;
 use bitcoin::{bip32, Amount, BlockHash, OutPoint};
 
 use super::LockId;
@@ -97,14 +94,10 @@ pub enum WalletError {
     #[error("no lock {0:?}")]
     UnknownLock(LockId),
 
-    /// The coin selector picked an input that is not a native segwit output. BOLT 2 requires
-    /// segwit funding inputs so that the funding txid cannot be malleated.
+    /// A coin to spend is not the P2WPKH output of our key at its address index. BOLT 2
+    /// requires segwit funding inputs so that the funding txid cannot be malleated.
     #[error("input {0} is not a segwit output")]
     NonSegwitInput(OutPoint),
-
-    /// bdk could not build the transaction for a reason other than the ones above.
-    #[error("cannot build the transaction: {0}")]
-    CreateTx(Box<CreateTxError>),
 
     /// Our key did not sign every input of the funding transaction.
     #[error("signing failed for input {input}")]
@@ -112,22 +105,6 @@ pub enum WalletError {
         /// The first input that got no signature.
         input: usize,
     },
-
-    /// The signed PSBT could not be finalized into witnesses.
-    #[error("finalizing the signed transaction failed: {0}")]
-    Finalize(#[from] SignerError),
-
-    /// The signed PSBT did not finalize: some input lacks a satisfying witness.
-    #[error("the signed funding transaction could not be finalized")]
-    NotFinalized,
-
-    /// The PSBT bdk built is inconsistent (its fee could not be computed: a bug guard).
-    #[error("inconsistent PSBT: {0}")]
-    Psbt(#[from] bitcoin::psbt::Error),
-
-    /// The finalized PSBT refused extraction (an absurd fee rate: a bug, never sent).
-    #[error("extracting the transaction failed: {0}")]
-    Extract(#[from] Box<ExtractTxError>),
 
     /// The built transaction does not carry the requested funding output (a bug guard).
     #[error("the built transaction lacks the funding output")]

@@ -1,12 +1,17 @@
 //! Funding transactions: coin selection, change, fee, signing, and the input locks that keep
 //! concurrent reservations apart (BOLT 2 "The `funding_created` Message").
 
-use bdk_wallet::coin_selection::InsufficientFunds;
-use bdk_wallet::error::CreateTxError;
-use bdk_wallet::{KeychainKind, SignOptions};
-use bitcoin::psbt::{Psbt, SigningKeys};
-use bitcoin::{Amount, FeeRate, Script, Transaction, Txid};
+use bdk_wallet::KeychainKind;
+use bitcoin::absolute::LockTime;
+use bitcoin::hashes::Hash;
+use bitcoin::secp256k1::Message;
+use bitcoin::sighash::{EcdsaSighashType, SighashCache};
+use bitcoin::{
+    ecdsa, transaction, Amount, CompressedPublicKey, FeeRate, Script, ScriptBuf, Sequence,
+    Transaction, TxIn, TxOut, Txid, Witness,
+};
 
+use super::coins::{fee, funding_weight, Coin};
 use super::lock::Lock;
 use super::{LockId, OnchainWallet, WalletError};
 
@@ -39,9 +44,8 @@ impl OnchainWallet {
     /// Inputs are confirmed, mature, unlocked P2WPKH outputs only: BOLT 2 requires segwit
     /// funding inputs so that nobody can malleate the funding txid the commitment
     /// transactions spend, and an unconfirmed parent could be replaced under us. Coin
-    /// selection is bdk's branch-and-bound (a changeless match when one exists) with a
-    /// single-random-draw fallback; change goes to a fresh internal address, and change below
-    /// its dust limit goes to the fee. The fee is `feerate` times the estimated weight
+    /// selection is largest first (see `select_coins`); change goes to a fresh internal
+    /// address, and change below its dust limit goes to the fee. The fee is `feerate` times the estimated weight
     /// (signatures counted at their 72-byte maximum), with a floor of 1 sat/vB, the relay
     /// minimum; Core rounds vsize up to a whole vbyte, so above the floor the fee may fall
     /// short of `feerate` times vsize by less than one vbyte's worth. Calls with distinct
@@ -62,36 +66,53 @@ impl OnchainWallet {
         if !script_pubkey.is_p2wsh() {
             return Err(WalletError::FundingScriptNotP2wsh);
         }
+        if amount < script_pubkey.minimal_non_dust() {
+            return Err(WalletError::AmountBelowDust(amount));
+        }
         let feerate = feerate.max(FeeRate::BROADCAST_MIN);
-        let mut psbt = {
-            let mut builder = self.wallet.build_tx();
-            builder
-                .add_recipient(script_pubkey.to_owned(), amount)
-                .fee_rate(feerate);
-            for outpoint in self.locks.outpoints() {
-                builder.add_unspendable(outpoint);
-            }
-            // After the locks: this adds the unconfirmed outputs to the same exclusion set.
-            builder.exclude_unconfirmed();
-            builder
-                .finish()
-                .map_err(|error| create_error(error, amount))?
+        let coins = self.select_coins(amount, feerate)?;
+        let input_sum: Amount = coins.iter().map(|c| c.txout.value).sum();
+        let change_info = self.wallet.next_unused_address(KeychainKind::Internal);
+        let change_script = change_info.address.script_pubkey();
+        // Change pays for its own output; below its dust limit it goes to the fee instead.
+        let change_value = input_sum
+            .checked_sub(amount + fee(feerate, funding_weight(coins.len(), true)))
+            .filter(|value| *value >= change_script.minimal_non_dust());
+        let mut output = vec![TxOut {
+            value: amount,
+            script_pubkey: script_pubkey.to_owned(),
+        }];
+        if let Some(value) = change_value {
+            output.push(TxOut {
+                value,
+                script_pubkey: change_script,
+            });
+            self.wallet
+                .mark_used(KeychainKind::Internal, change_info.index);
+        }
+        // BIP 69 order: deterministic, and it says nothing about which output is change.
+        output.sort_by(|a, b| (a.value, &a.script_pubkey).cmp(&(b.value, &b.script_pubkey)));
+        let mut coins = coins;
+        coins.sort_by_key(|c| c.outpoint);
+        let tip = self.wallet.latest_checkpoint().height();
+        let mut tx = Transaction {
+            version: transaction::Version::TWO,
+            // Anti fee sniping, as Core does: valid in the next block, not in a rewritten one.
+            lock_time: LockTime::from_height(tip).unwrap_or(LockTime::ZERO),
+            input: coins
+                .iter()
+                .map(|c| TxIn {
+                    previous_output: c.outpoint,
+                    script_sig: ScriptBuf::new(),
+                    sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
+                    witness: Witness::new(),
+                })
+                .collect(),
+            output,
         };
-        // `finish` revealed and marked used the change address, if there is change.
-        let change = psbt
-            .unsigned_tx
-            .output
-            .iter()
-            .enumerate()
-            .find_map(
-                |(i, out)| match self.wallet.derivation_of_spk(out.script_pubkey.clone()) {
-                    Some((KeychainKind::Internal, index)) => Some((i, index)),
-                    _ => None,
-                },
-            );
-        let signed = self.sign(&mut psbt).and_then(|fee| {
-            let output_index = psbt
-                .unsigned_tx
+        let change = change_value.map(|_| change_info.index);
+        let signed = self.sign(&mut tx, &coins).and_then(|()| {
+            let output_index = tx
                 .output
                 .iter()
                 .position(|out| {
@@ -99,31 +120,38 @@ impl OnchainWallet {
                 })
                 .and_then(|i| u16::try_from(i).ok())
                 .ok_or(WalletError::MissingFundingOutput)?;
-            let tx = psbt.extract_tx().map_err(Box::new)?;
-            Ok((tx, output_index, fee))
+            let change_output_index = change_value.and_then(|value| {
+                tx.output
+                    .iter()
+                    .position(|out| out.value == value && out.script_pubkey != *script_pubkey)
+                    .and_then(|i| u16::try_from(i).ok())
+            });
+            let paid: Amount = tx.output.iter().map(|o| o.value).sum();
+            Ok((output_index, change_output_index, input_sum - paid))
         });
-        let (tx, output_index, fee) = match signed.and_then(|ok| self.persist().map(|()| ok)) {
-            Ok(ok) => ok,
-            Err(error) => {
-                // Hand the unused change address to the next reservation: no gap grows.
-                if let Some((_, index)) = change {
-                    self.wallet.unmark_used(KeychainKind::Internal, index);
+        let (output_index, change_output_index, fee) =
+            match signed.and_then(|ok| self.persist().map(|()| ok)) {
+                Ok(ok) => ok,
+                Err(error) => {
+                    // Hand the unused change address to the next reservation: no gap grows.
+                    if let Some(index) = change {
+                        self.wallet.unmark_used(KeychainKind::Internal, index);
+                    }
+                    return Err(error);
                 }
-                return Err(error);
-            }
-        };
+            };
         self.locks.insert(
             lock,
             Lock {
                 tx: tx.clone(),
-                change_derivation_index: change.map(|(_, index)| index),
+                change_derivation_index: change,
             },
         );
         Ok(FundingTx {
             tx,
             output_index,
             fee,
-            change_output_index: change.and_then(|(i, _)| u16::try_from(i).ok()),
+            change_output_index,
         })
     }
 
@@ -155,52 +183,46 @@ impl OnchainWallet {
             .tx
             .clone();
         let txid = tx.compute_txid();
-        self.apply_unconfirmed(tx, seen_at)?;
+        self.wallet.apply_unconfirmed_txs([(tx.clone(), seen_at)]);
+        if let Err(error) = self.persist() {
+            self.invalidate_coins();
+            return Err(error);
+        }
+        // Our own transaction: the cached coins lose its inputs, nothing else changes.
+        self.spend_coins(&tx);
         self.locks.remove(lock);
         Ok(txid)
     }
 
-    /// Checks that every input spends a segwit output, signs every input with the master
-    /// key along its BIP84 path, and finalizes the witnesses. Returns the fee.
-    fn sign(&self, psbt: &mut Psbt) -> Result<Amount, WalletError> {
-        for (txin, input) in psbt.unsigned_tx.input.iter().zip(&psbt.inputs) {
-            let segwit = input
-                .witness_utxo
-                .as_ref()
-                .is_some_and(|prevout| prevout.script_pubkey.is_witness_program());
-            if !segwit {
-                return Err(WalletError::NonSegwitInput(txin.previous_output));
+    /// Signs every input (P2WPKH, SIGHASH_ALL, low-R) with the key of its coin's address,
+    /// after checking that key's script is the one the coin pays.
+    fn sign(&self, tx: &mut Transaction, coins: &[Coin]) -> Result<(), WalletError> {
+        let secp = self.wallet.secp_ctx();
+        let mut witnesses = Vec::with_capacity(coins.len());
+        let mut cache = SighashCache::new(&*tx);
+        for (input, coin) in coins.iter().enumerate() {
+            let secret = self.keys.secret_key(secp, coin.keychain, coin.index)?;
+            let public = bitcoin::PublicKey::new(secret.public_key(secp));
+            let key = CompressedPublicKey::try_from(public)
+                .map_err(|_| WalletError::Signing { input })?;
+            if ScriptBuf::new_p2wpkh(&key.wpubkey_hash()) != coin.txout.script_pubkey {
+                return Err(WalletError::NonSegwitInput(coin.outpoint));
             }
+            let sighash = cache
+                .p2wpkh_signature_hash(
+                    input,
+                    &coin.txout.script_pubkey,
+                    coin.txout.value,
+                    EcdsaSighashType::All,
+                )
+                .map_err(|_| WalletError::Signing { input })?;
+            let message = Message::from_digest(sighash.to_byte_array());
+            let signature = ecdsa::Signature::sighash_all(secp.sign_ecdsa_low_r(&message, &secret));
+            witnesses.push(Witness::p2wpkh(&signature, &key.0));
         }
-        let fee = psbt.fee()?;
-        let signed = match psbt.sign(&self.keys.master, self.wallet.secp_ctx()) {
-            Ok(signed) => signed,
-            Err((_, errors)) => {
-                let input = errors.keys().next().copied().unwrap_or_default();
-                return Err(WalletError::Signing { input });
-            }
-        };
-        for input in 0..psbt.inputs.len() {
-            let has_key =
-                matches!(signed.get(&input), Some(SigningKeys::Ecdsa(keys)) if !keys.is_empty());
-            if !has_key {
-                return Err(WalletError::Signing { input });
-            }
+        for (txin, witness) in tx.input.iter_mut().zip(witnesses) {
+            txin.witness = witness;
         }
-        if !self.wallet.finalize_psbt(psbt, SignOptions::default())? {
-            return Err(WalletError::NotFinalized);
-        }
-        Ok(fee)
-    }
-}
-
-/// Maps bdk's transaction-building errors to ours.
-fn create_error(error: CreateTxError, amount: Amount) -> WalletError {
-    match error {
-        CreateTxError::CoinSelection(InsufficientFunds { needed, available }) => {
-            WalletError::InsufficientFunds { needed, available }
-        }
-        CreateTxError::OutputBelowDustLimit(_) => WalletError::AmountBelowDust(amount),
-        other => WalletError::CreateTx(Box::new(other)),
+        Ok(())
     }
 }

@@ -34,6 +34,7 @@
 
 mod actor;
 mod balance;
+mod coins;
 mod descriptor;
 mod error;
 mod funding;

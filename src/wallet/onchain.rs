@@ -13,6 +13,7 @@ use bitcoin::secp256k1::Secp256k1;
 use bitcoin::{Address, Block, BlockHash, Network, Transaction};
 use redb::Database;
 
+use super::coins::{Coin, COINBASE_MATURITY};
 use super::descriptor::Bip84Keys;
 use super::lock::Locks;
 use super::persister::RedbPersister;
@@ -25,10 +26,6 @@ use crate::units::BlockHeight;
 /// address seen paid: BIP44 suggests 20; 100 leaves room for `newaddress` calls that were
 /// never paid, at the cost of deriving 200 more scripts on open.
 const LOOKAHEAD: u32 = 100;
-
-/// Confirmations a coinbase output needs before it can be spent (Core's
-/// `COINBASE_MATURITY`): a coinbase of height `h` can be spent in block `h + 100`.
-const COINBASE_MATURITY: u32 = 100;
 
 /// The node's on-chain wallet: BIP84 keys from the node seed, UTXOs from the blocks the
 /// chain notifier delivers, funding transactions with locked inputs.
@@ -57,6 +54,8 @@ pub struct OnchainWallet {
     network: Network,
     /// Inputs held by pending funding reservations (memory only).
     pub(super) locks: Locks,
+    /// Confirmed unspent outputs as of the last change of bdk's view (`None`: ask bdk again).
+    pub(super) coins: Option<Vec<Coin>>,
 }
 
 impl fmt::Debug for OnchainWallet {
@@ -101,6 +100,7 @@ impl OnchainWallet {
             keys,
             network,
             locks: Locks::default(),
+            coins: None,
         })
     }
 
@@ -184,6 +184,7 @@ impl OnchainWallet {
         self.wallet
             .apply_block_connected_to(block, height.0, connected_to)
             .map_err(|_| WalletError::BlockNotConnected { height, hash })?;
+        self.invalidate_coins();
         self.persist()
     }
 
@@ -229,6 +230,7 @@ impl OnchainWallet {
     /// unconfirmed transactions). Irrelevant transactions are ignored.
     pub fn apply_unconfirmed(&mut self, tx: Transaction, seen_at: u64) -> Result<(), WalletError> {
         self.wallet.apply_unconfirmed_txs([(tx, seen_at)]);
+        self.invalidate_coins();
         self.persist()
     }
 
@@ -253,6 +255,7 @@ impl OnchainWallet {
     /// Rebuilds bdk's wallet from the log, keeping the in-memory locks: the change addresses
     /// of pending reservations stay marked used.
     fn reload(&mut self) -> Result<(), WalletError> {
+        self.invalidate_coins();
         self.wallet = load(&mut self.persister, &self.keys, self.network)?
             .ok_or(WalletError::StoreEmptied)?;
         let ids: Vec<_> = self.locks.ids().collect();
