@@ -749,3 +749,103 @@ async fn an_error_from_ldk_makes_petrel_force_close() {
         petrel_start + 400_000 - pair.fee_of_txid(&sweep).await
     );
 }
+
+/// An `error` with the all-zero `channel_id` fails every channel with the sender (BOLT 1:
+/// "MUST fail all channels with the sending node"). LDK sends that form only as a `warning`,
+/// so the test sends it itself, over a connection it dials to Petrel with LDK's node key
+/// (Petrel's own transport as the dialler; Petrel replaces LDK's connection with it). Petrel
+/// broadcasts its commitment for both channels, LDK sees both confirm and claims its outputs,
+/// and Petrel sweeps both `to_local`s after LDK's delay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_for_all_channels_makes_petrel_force_close_each() {
+    use futures_util::SinkExt as _;
+    use lightning::sign::NodeSigner as _;
+
+    let pair = Pair::start().await;
+    let petrel_start = petrel_total(&pair.petrel);
+    let ldk_funded = pair.ldk_opens(1_000_000, 400_000_000).await;
+    let petrel_funded = pair.petrel_opens(800_000, 250_000_000).await;
+    pair.confirm_ready(&[&ldk_funded, &petrel_funded]).await;
+    let fundings = [
+        funding_outpoint(&pair, &ldk_funded),
+        funding_outpoint(&pair, &petrel_funded),
+    ];
+
+    let ldk = &pair.ldk;
+    let as_ldk = petrel::peer::connect(
+        pair.petrel.listen.parse().unwrap(),
+        &pair.petrel_id,
+        &ldk.keys.get_node_secret_key(),
+        bitcoin::constants::ChainHash::REGTEST,
+        DEADLINE,
+    )
+    .await
+    .expect("the test connects to Petrel as LDK");
+    assert_eq!(as_ldk.node_id, pair.petrel_id);
+    assert_eq!(
+        ldk.keys
+            .get_node_id(lightning::sign::Recipient::Node)
+            .unwrap(),
+        ldk.node_id
+    );
+    let mut framed = as_ldk.framed;
+    framed
+        .send(petrel::wire::Message::Error(petrel::wire::Error {
+            channel_id: petrel::wire::ChannelId::ALL,
+            data: b"the test fails every channel".to_vec(),
+            tlvs: petrel::wire::Extension::default(),
+        }))
+        .await
+        .expect("send error");
+    let mut commitments = Vec::new();
+    for funding in fundings {
+        commitments.push(pair.wait_spender_in_mempool(funding).await);
+    }
+    for (id, commitment) in [&ldk_funded, &petrel_funded].iter().zip(&commitments) {
+        let history = petrel_ok(&pair.petrel, &["history", id]);
+        let force_close = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["event"] == "force_close")
+            .cloned()
+            .expect("Petrel logged its force close");
+        assert_eq!(force_close["txid"], commitment.compute_txid().to_string());
+        assert!(force_close["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the test fails every channel"));
+    }
+    drop(framed);
+
+    pair.mine(1).await;
+    let confirmed_at = u32::try_from(pair.chain.height().await).unwrap();
+    for id in [&ldk_funded, &petrel_funded] {
+        assert_eq!(
+            pair.wait_ldk_closed(id).await,
+            ClosureReason::CommitmentTxConfirmed
+        );
+    }
+    pair.mine(ANTI_REORG_DELAY - 1).await;
+    let ldk_sweep = pair.ldk_sweeps(2).await;
+    assert_eq!(ldk_sweep.input.len(), 2);
+    mine_to_height(&pair, confirmed_at + TO_SELF_DELAY - 1).await;
+    let sweeps = [
+        wait_petrel_sweep(&pair, &ldk_funded, "to_local").await,
+        wait_petrel_sweep(&pair, &petrel_funded, "to_local").await,
+    ];
+    pair.mine(ANTI_REORG_DELAY).await;
+    for id in [&ldk_funded, &petrel_funded] {
+        let c = pair.wait_petrel_state(id, "closed").await;
+        assert_eq!(c["close"]["how"], "local_force_close");
+    }
+    let (petrel_end, _) = pair.check_conservation().await;
+    let funding_fee = pair.fee_of_txid(&fundings[1].txid.to_string()).await;
+    let commitment_fee = pair.fee_of(&commitments[1]).await;
+    assert_eq!(
+        petrel_end,
+        petrel_start + 400_000 - pair.fee_of_txid(&sweeps[0]).await - 800_000 - funding_fee
+            + (550_000 - commitment_fee)
+            - pair.fee_of_txid(&sweeps[1]).await
+    );
+}
