@@ -290,6 +290,13 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             tracing::debug!(peer = %node_id, "ignoring {}", msg.name());
             return;
         };
+        if let Message::Error(e) = &msg {
+            if e.channel_id == ChannelId::ALL {
+                let text = crate::peer::printable(&e.data);
+                self.on_peer_error_all(node_id, &text).await;
+                return;
+            }
+        }
         let channel = self
             .channels
             .get(&id)

@@ -3,6 +3,7 @@
 //! `shutdown` after a reconnection. Decisions come from [`crate::channel::close`].
 #![allow(clippy::disallowed_methods)] // actor code
 
+use bitcoin::secp256k1::PublicKey;
 use bitcoin::ScriptBuf;
 use serde_json::{json, Value};
 
@@ -270,6 +271,24 @@ impl<S: ChainSource + Clone> NodeActor<S> {
         }
     }
 
+    /// The peer sent `error` with the all-zero `channel_id`: BOLT 1 says "MUST fail all
+    /// channels with the sending node", so every one of its channels not yet settled or
+    /// given up goes the way of [`Self::on_peer_error`].
+    pub(crate) async fn on_peer_error_all(&mut self, node_id: PublicKey, text: &str) {
+        let ids = failed_by_all_channels_error(
+            self.channels
+                .values()
+                .map(|c| (c.params.channel_id, c.params.peer, c.status)),
+            &node_id,
+        );
+        tracing::warn!(peer = %node_id, channels = ids.len(), "peer error for all channels: {text}");
+        for id in ids {
+            if let Some(channel) = self.channels.get(&id).cloned() {
+                self.on_peer_error(&channel, text).await;
+            }
+        }
+    }
+
     /// After `channel_reestablish`: resend `shutdown` (and restart fee negotiation) for a
     /// close in progress.
     pub(crate) async fn resume_close(&mut self, channel: &StoredChannel) {
@@ -285,5 +304,55 @@ impl<S: ChainSource + Clone> NodeActor<S> {
                 tracing::warn!(channel = %channel.params.channel_id, "resuming the close: {e}");
             }
         }
+    }
+}
+
+/// The channels an `error` with the all-zero `channel_id` from `sender` fails (BOLT 1): all
+/// of the sender's, except those already closed and settled or abandoned (nothing is left to
+/// fail there). Channels in "closing" are included: a mutual close not yet on chain is failed
+/// by broadcasting our commitment like any other.
+fn failed_by_all_channels_error(
+    channels: impl IntoIterator<Item = (ChannelId, PublicKey, ChannelStatus)>,
+    sender: &PublicKey,
+) -> Vec<ChannelId> {
+    channels
+        .into_iter()
+        .filter(|(_, peer, status)| {
+            peer == sender && !matches!(status, ChannelStatus::Closed | ChannelStatus::Abandoned)
+        })
+        .map(|(id, _, _)| id)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use bitcoin::secp256k1::{Secp256k1, SecretKey};
+
+    use super::*;
+
+    fn node(byte: u8) -> PublicKey {
+        SecretKey::from_slice(&[byte; 32])
+            .unwrap()
+            .public_key(&Secp256k1::new())
+    }
+
+    /// BOLT 1: "if `channel_id` is all zero: MUST fail all channels with the sending node";
+    /// another node's channels, and channels already settled, are left alone.
+    #[test]
+    fn an_all_channels_error_fails_every_live_channel_of_the_sender_only() {
+        let (sender, other) = (node(1), node(2));
+        let channels = [
+            (ChannelId([1; 32]), sender, ChannelStatus::Pending),
+            (ChannelId([2; 32]), sender, ChannelStatus::Ready),
+            (ChannelId([3; 32]), sender, ChannelStatus::Closing),
+            (ChannelId([4; 32]), sender, ChannelStatus::Closed),
+            (ChannelId([5; 32]), sender, ChannelStatus::Abandoned),
+            (ChannelId([6; 32]), other, ChannelStatus::Ready),
+        ];
+        assert_eq!(
+            failed_by_all_channels_error(channels, &sender),
+            vec![ChannelId([1; 32]), ChannelId([2; 32]), ChannelId([3; 32])]
+        );
+        assert!(failed_by_all_channels_error(channels, &node(3)).is_empty());
     }
 }

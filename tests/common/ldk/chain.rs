@@ -2,7 +2,7 @@
 //! estimator, a broadcaster (LDK calls it synchronously; the node's driver sends the queued
 //! transactions with `sendrawtransaction`), and the blocks the driver feeds it.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use bitcoin::Transaction;
@@ -43,6 +43,9 @@ impl FeeEstimator for TestFees {
 #[derive(Debug, Default)]
 pub struct QueueBroadcaster {
     queue: Mutex<Vec<Transaction>>,
+    /// While set, [`QueueBroadcaster::send_all`] sends nothing (the test plays a node whose
+    /// broadcasts do not get out).
+    held: AtomicBool,
     /// Every transaction sent and the chain's answer (`Err` text if it was refused).
     pub sent: Mutex<Vec<(Transaction, Result<(), String>)>>,
 }
@@ -57,6 +60,9 @@ impl BroadcasterInterface for QueueBroadcaster {
 impl QueueBroadcaster {
     /// Sends every queued transaction to the chain with `sendrawtransaction`.
     pub async fn send_all(&self, rpc: &BitcoindRpc) {
+        if self.held.load(Ordering::SeqCst) {
+            return;
+        }
         let queued: Vec<Transaction> = std::mem::take(&mut *self.queue.lock().unwrap());
         for tx in queued {
             let answer = rpc.broadcast(&tx).await.map(|_| ()).map_err(|e| {
@@ -65,6 +71,16 @@ impl QueueBroadcaster {
             });
             self.sent.lock().unwrap().push((tx, answer));
         }
+    }
+
+    /// Holds back (`true`) or lets out (`false`) everything LDK broadcasts from now on.
+    pub fn hold(&self, held: bool) {
+        self.held.store(held, Ordering::SeqCst);
+    }
+
+    /// Drops, unsent, everything queued; returns it.
+    pub fn drop_queued(&self) -> Vec<Transaction> {
+        std::mem::take(&mut *self.queue.lock().unwrap())
     }
 
     /// Whether LDK broadcast a transaction with this txid and the chain took it.

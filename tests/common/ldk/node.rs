@@ -4,7 +4,10 @@
 //! broadcasts there, delivers its messages, and answers its events the way a simple node
 //! would: it accepts every inbound channel and funds every outbound one from its wallet.
 //!
-//! Every event is also kept ([`LdkNode::events`]) for the test to assert on.
+//! Every event is also kept ([`LdkNode::events`]) for the test to assert on, the chain
+//! monitor's too. The outputs LDK reports as spendable after a close (`SpendableOutputs`) are
+//! kept until the test sweeps them into the wallet ([`LdkNode::sweep_spendable`]), so that
+//! the test decides when (a delayed output is only valid after its CSV delay).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bitcoin::secp256k1::{self, PublicKey, Secp256k1};
-use bitcoin::{BlockHash, Network};
+use bitcoin::{BlockHash, Network, Transaction};
 use lightning::blinded_path::payment::{BlindedPaymentPath, ReceiveTlvs};
 use lightning::chain::chainmonitor::{ChainMonitor, Persist};
 use lightning::chain::channelmonitor::{ChannelMonitor, ChannelMonitorUpdate};
@@ -24,7 +27,10 @@ use lightning::ln::channelmanager::{ChainParameters, ChannelManager};
 use lightning::ln::peer_handler::{IgnoringMessageHandler, MessageHandler, PeerManager};
 use lightning::onion_message::messenger::NullMessageRouter;
 use lightning::routing::router::{InFlightHtlcs, Route, RouteParameters, Router};
-use lightning::sign::{InMemorySigner, KeysManager, NodeSigner as _, Recipient};
+use lightning::sign::{
+    InMemorySigner, KeysManager, NodeSigner as _, OutputSpender as _, Recipient,
+    SpendableOutputDescriptor,
+};
 use lightning::util::config::UserConfig;
 use lightning::util::persist::MonitorName;
 use lightning::util::ser::Writeable as _;
@@ -169,6 +175,10 @@ pub struct LdkNode {
     pub manager: Arc<Manager>,
     /// The chain monitor.
     pub monitor: Arc<Monitor>,
+    /// Its keys (which sign the sweeps of what a closed channel left it).
+    pub keys: Arc<KeysManager>,
+    /// Outputs LDK reported spendable and the test has not swept yet.
+    pub spendable: Mutex<Vec<SpendableOutputDescriptor>>,
     /// The peer manager.
     pub peers: Arc<NodePeerManager>,
     /// Its logger.
@@ -247,7 +257,7 @@ impl LdkNode {
             u32::try_from(now.as_secs()).unwrap(),
             &ephemeral,
             Arc::clone(&logger),
-            keys,
+            Arc::clone(&keys),
         ));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let listen = listener.local_addr().unwrap();
@@ -258,6 +268,8 @@ impl LdkNode {
             listen,
             manager,
             monitor,
+            keys,
+            spendable: Mutex::new(Vec::new()),
             peers,
             logger,
             fees,
@@ -328,10 +340,47 @@ impl LdkNode {
         }
     }
 
+    /// Sweeps every output LDK reported spendable into its wallet with LDK's own
+    /// `spend_spendable_outputs` (at the fee estimator's rate), hands the transaction to the
+    /// broadcaster, and returns it; `None` if there was nothing to sweep.
+    pub fn sweep_spendable(&self) -> Option<Transaction> {
+        let outputs = std::mem::take(&mut *self.spendable.lock().unwrap());
+        if outputs.is_empty() {
+            return None;
+        }
+        let descriptors: Vec<&SpendableOutputDescriptor> = outputs.iter().collect();
+        let destination = self.wallet.lock().unwrap().address.script_pubkey();
+        let rate = lightning::chain::chaininterface::FeeEstimator::get_est_sat_per_1000_weight(
+            &*self.fees,
+            lightning::chain::chaininterface::ConfirmationTarget::OutputSpendingFee,
+        );
+        let tx = self
+            .keys
+            .spend_spendable_outputs(
+                &descriptors,
+                Vec::new(),
+                destination,
+                rate,
+                None,
+                &Secp256k1::new(),
+            )
+            .expect("LDK sweeps its spendable outputs");
+        lightning::chain::chaininterface::BroadcasterInterface::broadcast_transactions(
+            &*self.broadcaster,
+            &[&tx],
+        );
+        Some(tx)
+    }
+
     /// Takes LDK's pending events, keeps them, and answers the ones a node must answer.
     fn handle_events(&self) {
         let fresh = std::cell::RefCell::new(Vec::new());
         self.manager.process_pending_events(&|event: Event| {
+            fresh.borrow_mut().push(event);
+            Ok::<(), ReplayEvent>(())
+        });
+        // The chain monitor's events (`SpendableOutputs` after a close) come separately.
+        self.monitor.process_pending_events(&|event: Event| {
             fresh.borrow_mut().push(event);
             Ok::<(), ReplayEvent>(())
         });
@@ -370,6 +419,12 @@ impl LdkNode {
                             tx,
                         )
                         .expect("LDK takes the funding transaction");
+                }
+                Event::SpendableOutputs { outputs, .. } => {
+                    self.spendable
+                        .lock()
+                        .unwrap()
+                        .extend(outputs.iter().cloned());
                 }
                 _ => {}
             }

@@ -1,0 +1,851 @@
+//! Closing channels with LDK (issue #7): a real `petrel regtest` and `petrel node`, and an LDK
+//! node (`lightning` 0.2.7) in the test process, fed the regtest chain's blocks
+//! (`tests/common/ldk/node.rs`).
+//!
+//! - Mutual closes (BOLT 2 `shutdown` + legacy `closing_signed`) started by LDK and by Petrel,
+//!   each on a channel LDK funded and one Petrel funded, so that both sides play both
+//!   negotiation roles (the funder proposes, the non-funder answers inside its range).
+//! - LDK force-closes: its commitment reaches the chain, Petrel calls it a remote force close
+//!   and sweeps its `to_remote` at once (BOLT 5).
+//! - Petrel force-closes: LDK sees its channel closed by the confirmed commitment and claims
+//!   its own output.
+//! - LDK sends `error` for a channel: Petrel fails the channel by broadcasting its commitment
+//!   (BOLT 1), and sweeps its `to_local` after LDK's `to_self_delay`.
+//!
+//! Every test ends with everything swept into both wallets (LDK sweeps what it reports
+//! spendable with its own `spend_spendable_outputs`) and checks that the two wallets' total
+//! equals the total at the start minus the fees of every transaction mined since, read from
+//! the chain's blocks.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+#[path = "common/ldk/mod.rs"]
+mod ldk;
+
+use std::sync::Arc;
+
+use bitcoin::secp256k1::PublicKey;
+use bitcoin::{Amount, OutPoint, Transaction, Txid};
+use common::procs::{NodeProcess, RegtestProcess};
+use common::{wait_for, DEADLINE};
+use ldk::node::{user_config, LdkNode};
+use lightning::events::{ClosureReason, Event};
+use lightning::ln::types::ChannelId as LdkChannelId;
+use petrel::chain::ChainSource as _;
+use petrel::units::BlockHeight;
+use serde_json::{json, Value};
+
+/// Confirmations each side asks for before `channel_ready`.
+const MINIMUM_DEPTH: u32 = 3;
+
+/// LDK reports a close's outputs spendable once the closing transaction is this deep
+/// (`ANTI_REORG_DELAY`); Petrel's watcher calls a channel closed at the same depth.
+const ANTI_REORG_DELAY: u32 = 6;
+
+/// The `to_self_delay` each side imposes on the other here: LDK's default
+/// (`our_to_self_delay`) and Petrel's (`LocalConfig::default`) are both 144 blocks.
+const TO_SELF_DELAY: u32 = 144;
+
+/// Runs a Petrel CLI verb that must succeed, off the async workers.
+fn petrel_ok(node: &NodeProcess, args: &[&str]) -> Value {
+    tokio::task::block_in_place(|| node.ok(args))
+}
+
+/// Petrel's view of the channel with this id.
+fn petrel_channel(node: &NodeProcess, channel_id: &str) -> Value {
+    tokio::task::block_in_place(|| node.channels())
+        .into_iter()
+        .find(|c| c["channel_id"] == channel_id)
+        .unwrap_or_else(|| panic!("Petrel has no channel {channel_id}"))
+}
+
+/// Everything Petrel's wallet holds, confirmed or not.
+fn petrel_total(node: &NodeProcess) -> u64 {
+    let balance = petrel_ok(node, &["balance"]);
+    [
+        "confirmed_sat",
+        "unconfirmed_sat",
+        "locked_sat",
+        "immature_sat",
+    ]
+    .iter()
+    .map(|k| balance[k].as_u64().expect("balance field"))
+    .sum()
+}
+
+/// A Petrel node and an LDK node on one regtest chain, both with one mature coinbase,
+/// connected (Petrel dialled), and what they held together at that point.
+struct Pair {
+    chain: RegtestProcess,
+    petrel: NodeProcess,
+    petrel_id: PublicKey,
+    ldk: Arc<LdkNode>,
+    /// The chain's height when the totals were taken.
+    start_height: u32,
+    /// Petrel's wallet plus LDK's, at `start_height`.
+    start_total: u64,
+}
+
+impl Pair {
+    async fn start() -> Pair {
+        let chain = RegtestProcess::start();
+        let petrel = NodeProcess::start(&chain, &[]);
+        let petrel_id: PublicKey = petrel.node_id.parse().unwrap();
+        let ldk = LdkNode::start([0x2e; 32], chain.rpc(), user_config(MINIMUM_DEPTH)).await;
+
+        let petrel_address = petrel_ok(&petrel, &["newaddress"])["address"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let ldk_address = ldk.wallet.lock().unwrap().address.to_string();
+        chain.mine_to(1, &petrel_address).await;
+        chain.mine_to(1, &ldk_address).await;
+        chain.mine(100).await;
+        let tip = u32::try_from(chain.height().await).unwrap();
+        wait_for("Petrel's coinbase to mature", DEADLINE, || async {
+            let balance = petrel_ok(&petrel, &["balance"]);
+            (balance["confirmed_sat"].as_u64()? > 0).then_some(())
+        })
+        .await;
+        wait_for("LDK to sync to the tip", DEADLINE, || async {
+            (ldk.synced_height() == tip).then_some(())
+        })
+        .await;
+        assert!(ldk.wallet.lock().unwrap().spendable() > Amount::ZERO);
+
+        let target = format!("{}@{}", ldk.node_id, ldk.listen);
+        petrel_ok(&petrel, &["connect", &target]);
+        wait_for("LDK to list Petrel as a peer", DEADLINE, || async {
+            ldk.peers.peer_by_node_id(&petrel_id).map(|_| ())
+        })
+        .await;
+        let start_total = petrel_total(&petrel) + ldk.wallet.lock().unwrap().spendable().to_sat();
+        Pair {
+            chain,
+            petrel,
+            petrel_id,
+            ldk,
+            start_height: tip,
+            start_total,
+        }
+    }
+
+    async fn mine(&self, n: u32) {
+        self.chain.mine(n).await;
+    }
+
+    /// LDK's id for the channel Petrel calls `channel_id`.
+    fn ldk_channel_id(&self, channel_id: &str) -> LdkChannelId {
+        self.ldk
+            .manager
+            .list_channels()
+            .into_iter()
+            .find(|c| c.channel_id.to_string() == channel_id)
+            .map(|c| c.channel_id)
+            .unwrap_or_else(|| panic!("LDK has no channel {channel_id}"))
+    }
+
+    /// `petrel open` to LDK; returns the channel id once LDK has it pending.
+    async fn petrel_opens(&self, funding_sat: u64, push_msat: u64) -> String {
+        let opened = petrel_ok(
+            &self.petrel,
+            &[
+                "open",
+                &self.ldk.node_id.to_string(),
+                &funding_sat.to_string(),
+                "--push-msat",
+                &push_msat.to_string(),
+            ],
+        );
+        let channel_id = opened["channel_id"].as_str().unwrap().to_string();
+        let ldk = &self.ldk;
+        wait_for("LDK's ChannelPending event", DEADLINE, || async {
+            ldk.events_where(|e| match e {
+                Event::ChannelPending { channel_id: id, .. } if id.to_string() == channel_id => {
+                    Some(())
+                }
+                _ => None,
+            })
+            .into_iter()
+            .next()
+        })
+        .await;
+        channel_id
+    }
+
+    /// LDK's `create_channel` to Petrel; returns the channel id once LDK has broadcast the
+    /// funding and Petrel stored the channel.
+    async fn ldk_opens(&self, funding_sat: u64, push_msat: u64) -> String {
+        let ldk = &self.ldk;
+        let temporary = ldk
+            .manager
+            .create_channel(
+                self.petrel_id,
+                funding_sat,
+                push_msat,
+                ldk.user_channel_id(),
+                None,
+                None,
+            )
+            .expect("LDK starts the open");
+        let (channel_id, funding_txid) =
+            wait_for("LDK's ChannelPending event", DEADLINE, || async {
+                ldk.events_where(|e| match e {
+                    Event::ChannelPending {
+                        channel_id,
+                        former_temporary_channel_id,
+                        funding_txo,
+                        ..
+                    } if *former_temporary_channel_id == Some(temporary) => {
+                        Some((channel_id.to_string(), funding_txo.txid))
+                    }
+                    _ => None,
+                })
+                .into_iter()
+                .next()
+            })
+            .await;
+        wait_for("LDK to broadcast the funding", DEADLINE, || async {
+            ldk.broadcaster.accepted(funding_txid).then_some(())
+        })
+        .await;
+        wait_for("Petrel to store the channel", DEADLINE, || async {
+            tokio::task::block_in_place(|| self.petrel.channels())
+                .iter()
+                .any(|c| c["channel_id"] == channel_id.as_str())
+                .then_some(())
+        })
+        .await;
+        channel_id
+    }
+
+    /// Mines the funding deep enough and waits until both sides call every channel ready.
+    async fn confirm_ready(&self, ids: &[&str]) {
+        self.mine(MINIMUM_DEPTH).await;
+        for id in ids {
+            self.wait_petrel_state(id, "ready").await;
+        }
+        let ldk = &self.ldk;
+        wait_for("LDK to call the channels usable", DEADLINE, || async {
+            let channels = ldk.manager.list_channels();
+            ids.iter()
+                .all(|id| {
+                    channels
+                        .iter()
+                        .any(|c| c.channel_id.to_string() == *id && c.is_usable)
+                })
+                .then_some(())
+        })
+        .await;
+    }
+
+    async fn wait_petrel_state(&self, channel_id: &str, state: &str) -> Value {
+        wait_for(
+            &format!("Petrel's channel to be {state}"),
+            DEADLINE,
+            || async {
+                let c = petrel_channel(&self.petrel, channel_id);
+                (c["state"] == state).then_some(c)
+            },
+        )
+        .await
+    }
+
+    /// Waits for LDK's `ChannelClosed` event for the channel; returns its reason.
+    async fn wait_ldk_closed(&self, channel_id: &str) -> ClosureReason {
+        let ldk = &self.ldk;
+        wait_for("LDK's ChannelClosed event", DEADLINE, || async {
+            ldk.events_where(|e| match e {
+                Event::ChannelClosed {
+                    channel_id: id,
+                    reason,
+                    ..
+                } if id.to_string() == channel_id => Some(reason.clone()),
+                _ => None,
+            })
+            .into_iter()
+            .next()
+        })
+        .await
+    }
+
+    /// The mempool transaction spending `outpoint`, once there is one.
+    async fn wait_spender_in_mempool(&self, outpoint: OutPoint) -> Transaction {
+        let rpc = self.chain.rpc();
+        wait_for(&format!("a spend of {outpoint}"), DEADLINE, || async {
+            let mempool: Value = rpc.call("getrawmempool", &[]).await.ok()?;
+            for txid in mempool.as_array()? {
+                let txid: Txid = txid.as_str()?.parse().ok()?;
+                let tx = rpc.raw_transaction(txid).await.ok()??;
+                if tx.input.iter().any(|i| i.previous_output == outpoint) {
+                    return Some(tx);
+                }
+            }
+            None
+        })
+        .await
+    }
+
+    /// The fee `tx` paid: its inputs (looked up on the chain) minus its outputs.
+    async fn fee_of(&self, tx: &Transaction) -> u64 {
+        let rpc = self.chain.rpc();
+        let mut inputs = Amount::ZERO;
+        for input in &tx.input {
+            let prev = rpc
+                .raw_transaction(input.previous_output.txid)
+                .await
+                .expect("getrawtransaction")
+                .expect("the spent transaction is known");
+            let index = usize::try_from(input.previous_output.vout).unwrap();
+            inputs += prev.output[index].value;
+        }
+        let outputs: Amount = tx.output.iter().map(|o| o.value).sum();
+        (inputs - outputs).to_sat()
+    }
+
+    async fn fee_of_txid(&self, txid: &str) -> u64 {
+        let tx = self
+            .chain
+            .rpc()
+            .raw_transaction(txid.parse().unwrap())
+            .await
+            .expect("getrawtransaction")
+            .expect("the transaction is known");
+        self.fee_of(&tx).await
+    }
+
+    /// The fees of every transaction in the blocks mined since the start, from the chain.
+    async fn fees_since_start(&self) -> u64 {
+        let rpc = self.chain.rpc();
+        let tip = u32::try_from(self.chain.height().await).unwrap();
+        let mut fees = 0;
+        for height in self.start_height + 1..=tip {
+            let (_, block) = rpc
+                .block_at(BlockHeight(height))
+                .await
+                .expect("getblock")
+                .expect("a block at every height up to the tip");
+            for tx in block.txdata.iter().filter(|tx| !tx.is_coinbase()) {
+                fees += self.fee_of(tx).await;
+            }
+        }
+        fees
+    }
+
+    /// Sweeps what LDK reported spendable (waiting until it has reported `outputs` outputs)
+    /// into its wallet; returns the sweep once the chain accepted it.
+    async fn ldk_sweeps(&self, outputs: usize) -> Transaction {
+        let ldk = &self.ldk;
+        wait_for("LDK's SpendableOutputs", DEADLINE, || async {
+            (ldk.spendable.lock().unwrap().len() >= outputs).then_some(())
+        })
+        .await;
+        let sweep = ldk.sweep_spendable().expect("something to sweep");
+        let txid = sweep.compute_txid();
+        wait_for("the chain to accept LDK's sweep", DEADLINE, || async {
+            ldk.broadcaster.accepted(txid).then_some(())
+        })
+        .await;
+        sweep
+    }
+
+    /// Waits until the mempool is empty, LDK has every block and Petrel's wallet holds no
+    /// unconfirmed coin, then checks that the two wallets hold what they held at the start
+    /// minus every fee paid on chain since; returns Petrel's and LDK's wallet totals.
+    async fn check_conservation(&self) -> (u64, u64) {
+        let rpc = self.chain.rpc();
+        let mempool: Value = rpc.call("getrawmempool", &[]).await.unwrap();
+        assert_eq!(mempool, json!([]), "everything broadcast was mined");
+        let tip = u32::try_from(self.chain.height().await).unwrap();
+        let ldk = &self.ldk;
+        wait_for("LDK to sync to the tip", DEADLINE, || async {
+            (ldk.synced_height() == tip).then_some(())
+        })
+        .await;
+        wait_for("Petrel's wallet to settle", DEADLINE, || async {
+            let b = petrel_ok(&self.petrel, &["balance"]);
+            (b["unconfirmed_sat"] == 0 && b["locked_sat"] == 0).then_some(())
+        })
+        .await;
+        let petrel = petrel_total(&self.petrel);
+        let ldk_total = ldk.wallet.lock().unwrap().spendable().to_sat();
+        let fees = self.fees_since_start().await;
+        assert_eq!(
+            petrel + ldk_total,
+            self.start_total - fees,
+            "Petrel {petrel} + LDK {ldk_total} != start {} - fees {fees}",
+            self.start_total
+        );
+        (petrel, ldk_total)
+    }
+
+    /// The kinds of the channel's events in Petrel's log.
+    fn petrel_history(&self, channel_id: &str) -> Vec<String> {
+        petrel_ok(&self.petrel, &["history", channel_id])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+/// A mutual close of one ready channel, started by LDK (`close_channel`) or by Petrel
+/// (`petrel close`): the closing transaction reaches the mempool, and once mined Petrel calls
+/// the channel closed cooperatively with that transaction, and LDK reports a cooperative
+/// closure started by the right side. Returns the closing transaction.
+async fn close_mutually(pair: &Pair, channel_id: &str, ldk_starts: bool) -> Transaction {
+    let funding: OutPoint = petrel_channel(&pair.petrel, channel_id)["funding_outpoint"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    if ldk_starts {
+        pair.ldk
+            .manager
+            .close_channel(&pair.ldk_channel_id(channel_id), &pair.petrel_id)
+            .expect("LDK starts the close");
+    } else {
+        let answer = petrel_ok(&pair.petrel, &["close", channel_id]);
+        assert_eq!(answer["state"], "closing");
+    }
+    let closing = pair.wait_spender_in_mempool(funding).await;
+    assert_eq!(closing.input.len(), 1);
+    let reason = pair.wait_ldk_closed(channel_id).await;
+    let expected = if ldk_starts {
+        ClosureReason::LocallyInitiatedCooperativeClosure
+    } else {
+        ClosureReason::CounterpartyInitiatedCooperativeClosure
+    };
+    assert_eq!(reason, expected, "{}", pair.ldk.logger.tail());
+    closing
+}
+
+/// After the closing transactions are mined: Petrel lists each channel closed cooperatively
+/// with its closing transaction and no sweep, and its event log has the negotiation.
+async fn check_petrel_closed_cooperatively(pair: &Pair, channel_id: &str, closing: &Transaction) {
+    let c = pair.wait_petrel_state(channel_id, "closed").await;
+    assert_eq!(c["close"]["how"], "cooperative");
+    assert_eq!(
+        c["close"]["closing_txid"],
+        closing.compute_txid().to_string()
+    );
+    assert_eq!(c["close"]["sweeps"], json!([]));
+    let history = pair.petrel_history(channel_id);
+    for expected in [
+        "shutdown_sent",
+        "shutdown_received",
+        "closing_agreed",
+        "spend_seen",
+        "closed",
+    ] {
+        assert!(
+            history.iter().any(|k| k == expected),
+            "{expected} missing: {history:?}"
+        );
+    }
+}
+
+/// Both mutual closes on a channel LDK funded and one Petrel funded, started by `ldk_starts`'s
+/// side. Petrel's output in each closing transaction is its channel balance (less the fee
+/// where it is the funder), and everything adds up.
+async fn mutual_closes(ldk_starts: bool) {
+    let pair = Pair::start().await;
+    let petrel_start = petrel_total(&pair.petrel);
+    // LDK funds 1,000,000 and pushes Petrel 300,000 sat; Petrel funds 800,000 and pushes LDK
+    // 100,000 sat.
+    let ldk_funded = pair.ldk_opens(1_000_000, 300_000_000).await;
+    let petrel_funded = pair.petrel_opens(800_000, 100_000_000).await;
+    pair.confirm_ready(&[&ldk_funded, &petrel_funded]).await;
+
+    let closing_a = close_mutually(&pair, &ldk_funded, ldk_starts).await;
+    let closing_b = close_mutually(&pair, &petrel_funded, ldk_starts).await;
+    pair.mine(ANTI_REORG_DELAY).await;
+    check_petrel_closed_cooperatively(&pair, &ldk_funded, &closing_a).await;
+    check_petrel_closed_cooperatively(&pair, &petrel_funded, &closing_b).await;
+
+    // LDK's outputs go to its shutdown script; it reports them spendable and sweeps them home.
+    let sweep = pair.ldk_sweeps(2).await;
+    assert_eq!(
+        sweep.input.len(),
+        2,
+        "one output of LDK's in each closing transaction"
+    );
+    pair.mine(1).await;
+    let (petrel_end, _) = pair.check_conservation().await;
+
+    // Petrel's share: the 300,000 pushed to it (LDK paid that closing fee), plus its 700,000
+    // in the channel it funded minus that closing fee, minus what funding cost it.
+    let petrel_funding_cost = 800_000
+        + pair
+            .fee_of_txid(
+                petrel_channel(&pair.petrel, &petrel_funded)["funding_outpoint"]
+                    .as_str()
+                    .unwrap()
+                    .split(':')
+                    .next()
+                    .unwrap(),
+            )
+            .await;
+    let expected =
+        petrel_start - petrel_funding_cost + 300_000 + 700_000 - pair.fee_of(&closing_b).await;
+    assert_eq!(petrel_end, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ldk_closes_cooperatively() {
+    mutual_closes(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn petrel_closes_cooperatively() {
+    mutual_closes(false).await;
+}
+
+/// The funding outpoint of Petrel's channel.
+fn funding_outpoint(pair: &Pair, channel_id: &str) -> OutPoint {
+    petrel_channel(&pair.petrel, channel_id)["funding_outpoint"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Mines until the chain is `height` high.
+async fn mine_to_height(pair: &Pair, height: u32) {
+    let tip = u32::try_from(pair.chain.height().await).unwrap();
+    assert!(
+        tip <= height,
+        "the chain is already at {tip}, past {height}"
+    );
+    if height > tip {
+        pair.mine(height - tip).await;
+    }
+}
+
+/// Waits for Petrel's first live sweep of `kind` for the channel; returns its txid.
+async fn wait_petrel_sweep(pair: &Pair, channel_id: &str, kind: &str) -> String {
+    wait_for(&format!("Petrel's {kind} sweep"), DEADLINE, || async {
+        let c = petrel_channel(&pair.petrel, channel_id);
+        c["close"]["sweeps"]
+            .as_array()?
+            .iter()
+            .find(|s| s["kind"] == kind)
+            .and_then(|s| s["txid"].as_str().map(str::to_string))
+    })
+    .await
+}
+
+/// LDK force-closes a channel it funded, broadcasting its commitment, which the chain
+/// accepts. Petrel classifies the confirmed commitment as a remote force close and sweeps its
+/// `to_remote` (BOLT 5: the peer's current commitment; with `option_static_remotekey` the
+/// output pays our key directly, so there is nothing to wait for). LDK gets its `to_local`
+/// after the 144 blocks Petrel imposed. Petrel's wallet ends with its channel balance minus
+/// its sweep's fee.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ldk_force_closes_and_petrel_sweeps_to_remote() {
+    let pair = Pair::start().await;
+    let petrel_start = petrel_total(&pair.petrel);
+    let channel_id = pair.ldk_opens(1_000_000, 400_000_000).await;
+    pair.confirm_ready(&[&channel_id]).await;
+    let funding = funding_outpoint(&pair, &channel_id);
+
+    // LDK also sends Petrel an `error` for the channel, which makes Petrel broadcast its own
+    // commitment; both are valid and whichever reaches the mempool first wins. This test is
+    // about LDK's, so LDK drops the connection first and its error goes nowhere; Petrel
+    // redials a second later, long after LDK's commitment is in the mempool.
+    let ldk = &pair.ldk;
+    ldk.peers.disconnect_by_node_id(pair.petrel_id);
+    ldk.manager
+        .force_close_broadcasting_latest_txn(
+            &pair.ldk_channel_id(&channel_id),
+            &pair.petrel_id,
+            "the test force-closes".into(),
+        )
+        .expect("LDK force-closes");
+    let commitment = pair.wait_spender_in_mempool(funding).await;
+    let commitment_txid = commitment.compute_txid();
+    assert!(
+        ldk.broadcaster.accepted(commitment_txid),
+        "LDK's commitment"
+    );
+    let reason = pair.wait_ldk_closed(&channel_id).await;
+    assert!(
+        matches!(
+            reason,
+            ClosureReason::HolderForceClosed {
+                broadcasted_latest_txn: Some(true),
+                ..
+            }
+        ),
+        "{reason:?}"
+    );
+
+    pair.mine(1).await;
+    let confirmed_at = u32::try_from(pair.chain.height().await).unwrap();
+    let sweep = wait_petrel_sweep(&pair, &channel_id, "to_remote").await;
+    let c = petrel_channel(&pair.petrel, &channel_id);
+    assert_eq!(c["close"]["how"], "remote_force_close");
+    assert_eq!(c["close"]["closing_txid"], commitment_txid.to_string());
+    pair.mine(ANTI_REORG_DELAY).await;
+    pair.wait_petrel_state(&channel_id, "closed").await;
+    let history = pair.petrel_history(&channel_id);
+    for expected in ["spend_seen", "sweep_broadcast", "sweep_confirmed", "closed"] {
+        assert!(
+            history.iter().any(|k| k == expected),
+            "{expected} missing: {history:?}"
+        );
+    }
+
+    // LDK's own output waits for the CSV delay Petrel imposed on it.
+    mine_to_height(&pair, confirmed_at + TO_SELF_DELAY - 1).await;
+    let ldk_sweep = pair.ldk_sweeps(1).await;
+    pair.mine(1).await;
+    let (petrel_end, _) = pair.check_conservation().await;
+    assert_eq!(
+        petrel_end,
+        petrel_start + 400_000 - pair.fee_of_txid(&sweep).await
+    );
+    assert!(pair.fee_of(&ldk_sweep).await > 0);
+}
+
+/// Petrel force-closes a channel it funded (`petrel close --force`): LDK learns it only from
+/// the chain, reports the channel closed by a confirmed commitment, and claims its
+/// `to_remote`; Petrel sweeps its `to_local` once the 144 blocks LDK imposed have passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn petrel_force_closes_and_ldk_sees_it() {
+    let pair = Pair::start().await;
+    let petrel_start = petrel_total(&pair.petrel);
+    let channel_id = pair.petrel_opens(800_000, 250_000_000).await;
+    pair.confirm_ready(&[&channel_id]).await;
+    let funding = funding_outpoint(&pair, &channel_id);
+
+    let forced = petrel_ok(&pair.petrel, &["close", &channel_id, "--force"]);
+    assert_eq!(forced["state"], "closing");
+    let commitment_txid = forced["commitment_txid"].as_str().unwrap().to_string();
+    let commitment = pair.wait_spender_in_mempool(funding).await;
+    assert_eq!(commitment.compute_txid().to_string(), commitment_txid);
+    let ldk = &pair.ldk;
+    assert!(
+        ldk.events_where(|e| matches!(e, Event::ChannelClosed { .. }).then_some(()))
+            .is_empty(),
+        "LDK closed the channel before the commitment confirmed"
+    );
+
+    pair.mine(1).await;
+    let confirmed_at = u32::try_from(pair.chain.height().await).unwrap();
+    let reason = pair.wait_ldk_closed(&channel_id).await;
+    assert_eq!(reason, ClosureReason::CommitmentTxConfirmed);
+    assert!(ldk
+        .manager
+        .list_channels()
+        .iter()
+        .all(|c| c.channel_id.to_string() != channel_id));
+    wait_for("Petrel to see its force close", DEADLINE, || async {
+        (petrel_channel(&pair.petrel, &channel_id)["close"]["how"] == "local_force_close")
+            .then_some(())
+    })
+    .await;
+
+    // LDK's to_remote is spendable ANTI_REORG_DELAY deep.
+    pair.mine(ANTI_REORG_DELAY - 1).await;
+    let ldk_sweep = pair.ldk_sweeps(1).await;
+    assert_eq!(
+        ldk_sweep.input[0].previous_output.txid,
+        commitment.compute_txid()
+    );
+    // Petrel's to_local is not sweepable one block before the delay LDK imposed ends.
+    mine_to_height(&pair, confirmed_at + TO_SELF_DELAY - 2).await;
+    assert_eq!(
+        petrel_channel(&pair.petrel, &channel_id)["close"]["sweeps"],
+        json!([])
+    );
+    pair.mine(1).await;
+    let sweep = wait_petrel_sweep(&pair, &channel_id, "to_local").await;
+    pair.mine(ANTI_REORG_DELAY).await;
+    pair.wait_petrel_state(&channel_id, "closed").await;
+    let (petrel_end, ldk_end) = pair.check_conservation().await;
+
+    let funding_fee = pair.fee_of_txid(&funding.txid.to_string()).await;
+    let commitment_fee = pair.fee_of(&commitment).await;
+    assert_eq!(
+        petrel_end,
+        petrel_start - 800_000 - funding_fee + (550_000 - commitment_fee)
+            - pair.fee_of_txid(&sweep).await
+    );
+    let _ = ldk_end;
+}
+
+/// LDK fails a channel with an `error` naming it (`force_close_broadcasting_latest_txn`
+/// sends one). BOLT 1: the receiver "MUST fail the channel referred to by `channel_id`";
+/// Petrel broadcasts its own commitment. LDK's own broadcast is held back so that Petrel's is
+/// the one that confirms; Petrel sweeps its `to_local` after LDK's delay, LDK its
+/// `to_remote`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_from_ldk_makes_petrel_force_close() {
+    let pair = Pair::start().await;
+    let petrel_start = petrel_total(&pair.petrel);
+    let channel_id = pair.ldk_opens(1_000_000, 400_000_000).await;
+    pair.confirm_ready(&[&channel_id]).await;
+    let funding = funding_outpoint(&pair, &channel_id);
+
+    let ldk = &pair.ldk;
+    ldk.broadcaster.hold(true);
+    ldk.manager
+        .force_close_broadcasting_latest_txn(
+            &pair.ldk_channel_id(&channel_id),
+            &pair.petrel_id,
+            "the test fails this channel".into(),
+        )
+        .expect("LDK force-closes");
+    let commitment = pair.wait_spender_in_mempool(funding).await;
+    let held = ldk.broadcaster.drop_queued();
+    assert!(
+        held.iter()
+            .any(|tx| tx.compute_txid() != commitment.compute_txid()
+                && tx.input[0].previous_output == funding),
+        "LDK's own commitment was held back"
+    );
+    ldk.broadcaster.hold(false);
+    let history = petrel_ok(&pair.petrel, &["history", &channel_id]);
+    let events = history.as_array().unwrap();
+    let peer_error = events
+        .iter()
+        .find(|e| e["event"] == "peer_error")
+        .expect("Petrel logged LDK's error");
+    assert!(
+        peer_error["text"]
+            .as_str()
+            .unwrap()
+            .contains("the test fails this channel"),
+        "{peer_error}"
+    );
+    let force_close = events
+        .iter()
+        .find(|e| e["event"] == "force_close")
+        .expect("Petrel logged its force close");
+    assert_eq!(force_close["txid"], commitment.compute_txid().to_string());
+    assert!(force_close["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("peer error"));
+
+    pair.mine(1).await;
+    let confirmed_at = u32::try_from(pair.chain.height().await).unwrap();
+    wait_for("Petrel to see its force close", DEADLINE, || async {
+        (petrel_channel(&pair.petrel, &channel_id)["close"]["how"] == "local_force_close")
+            .then_some(())
+    })
+    .await;
+    pair.mine(ANTI_REORG_DELAY - 1).await;
+    pair.ldk_sweeps(1).await;
+    mine_to_height(&pair, confirmed_at + TO_SELF_DELAY - 1).await;
+    let sweep = wait_petrel_sweep(&pair, &channel_id, "to_local").await;
+    pair.mine(ANTI_REORG_DELAY).await;
+    pair.wait_petrel_state(&channel_id, "closed").await;
+    let (petrel_end, _) = pair.check_conservation().await;
+    assert_eq!(
+        petrel_end,
+        petrel_start + 400_000 - pair.fee_of_txid(&sweep).await
+    );
+}
+
+/// An `error` with the all-zero `channel_id` fails every channel with the sender (BOLT 1:
+/// "MUST fail all channels with the sending node"). LDK sends that form only as a `warning`,
+/// so the test sends it itself, over a connection it dials to Petrel with LDK's node key
+/// (Petrel's own transport as the dialler; Petrel replaces LDK's connection with it). Petrel
+/// broadcasts its commitment for both channels, LDK sees both confirm and claims its outputs,
+/// and Petrel sweeps both `to_local`s after LDK's delay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_for_all_channels_makes_petrel_force_close_each() {
+    use futures_util::SinkExt as _;
+    use lightning::sign::NodeSigner as _;
+
+    let pair = Pair::start().await;
+    let petrel_start = petrel_total(&pair.petrel);
+    let ldk_funded = pair.ldk_opens(1_000_000, 400_000_000).await;
+    let petrel_funded = pair.petrel_opens(800_000, 250_000_000).await;
+    pair.confirm_ready(&[&ldk_funded, &petrel_funded]).await;
+    let fundings = [
+        funding_outpoint(&pair, &ldk_funded),
+        funding_outpoint(&pair, &petrel_funded),
+    ];
+
+    let ldk = &pair.ldk;
+    let as_ldk = petrel::peer::connect(
+        pair.petrel.listen.parse().unwrap(),
+        &pair.petrel_id,
+        &ldk.keys.get_node_secret_key(),
+        bitcoin::constants::ChainHash::REGTEST,
+        DEADLINE,
+    )
+    .await
+    .expect("the test connects to Petrel as LDK");
+    assert_eq!(as_ldk.node_id, pair.petrel_id);
+    assert_eq!(
+        ldk.keys
+            .get_node_id(lightning::sign::Recipient::Node)
+            .unwrap(),
+        ldk.node_id
+    );
+    let mut framed = as_ldk.framed;
+    framed
+        .send(petrel::wire::Message::Error(petrel::wire::Error {
+            channel_id: petrel::wire::ChannelId::ALL,
+            data: b"the test fails every channel".to_vec(),
+            tlvs: petrel::wire::Extension::default(),
+        }))
+        .await
+        .expect("send error");
+    let mut commitments = Vec::new();
+    for funding in fundings {
+        commitments.push(pair.wait_spender_in_mempool(funding).await);
+    }
+    for (id, commitment) in [&ldk_funded, &petrel_funded].iter().zip(&commitments) {
+        let history = petrel_ok(&pair.petrel, &["history", id]);
+        let force_close = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["event"] == "force_close")
+            .cloned()
+            .expect("Petrel logged its force close");
+        assert_eq!(force_close["txid"], commitment.compute_txid().to_string());
+        assert!(force_close["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the test fails every channel"));
+    }
+    drop(framed);
+
+    pair.mine(1).await;
+    let confirmed_at = u32::try_from(pair.chain.height().await).unwrap();
+    for id in [&ldk_funded, &petrel_funded] {
+        assert_eq!(
+            pair.wait_ldk_closed(id).await,
+            ClosureReason::CommitmentTxConfirmed
+        );
+    }
+    pair.mine(ANTI_REORG_DELAY - 1).await;
+    let ldk_sweep = pair.ldk_sweeps(2).await;
+    assert_eq!(ldk_sweep.input.len(), 2);
+    mine_to_height(&pair, confirmed_at + TO_SELF_DELAY - 1).await;
+    let sweeps = [
+        wait_petrel_sweep(&pair, &ldk_funded, "to_local").await,
+        wait_petrel_sweep(&pair, &petrel_funded, "to_local").await,
+    ];
+    pair.mine(ANTI_REORG_DELAY).await;
+    for id in [&ldk_funded, &petrel_funded] {
+        let c = pair.wait_petrel_state(id, "closed").await;
+        assert_eq!(c["close"]["how"], "local_force_close");
+    }
+    let (petrel_end, _) = pair.check_conservation().await;
+    let funding_fee = pair.fee_of_txid(&fundings[1].txid.to_string()).await;
+    let commitment_fee = pair.fee_of(&commitments[1]).await;
+    assert_eq!(
+        petrel_end,
+        petrel_start + 400_000 - pair.fee_of_txid(&sweeps[0]).await - 800_000 - funding_fee
+            + (550_000 - commitment_fee)
+            - pair.fee_of_txid(&sweeps[1]).await
+    );
+}
