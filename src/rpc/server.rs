@@ -27,6 +27,9 @@ pub struct RpcServer {
     pub local_addr: SocketAddr,
 }
 
+/// How long a connection may take to finish its request in flight once the node stops.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Binds `addr` and serves requests until `stop` is cancelled. Connections run on `tasks`,
 /// so the node can wait for them at shutdown.
 pub async fn serve(
@@ -71,7 +74,15 @@ pub async fn serve(
                             tracing::debug!("rpc connection ended: {e}");
                         }
                     }
-                    () = stop.cancelled() => conn.as_mut().graceful_shutdown(),
+                    () = stop.cancelled() => {
+                        // Finish the request in flight (the `stop` call's own answer among
+                        // them), then close: graceful shutdown needs the connection polled.
+                        conn.as_mut().graceful_shutdown();
+                        let drained = tokio::time::timeout(SHUTDOWN_GRACE, conn.as_mut()).await;
+                        if let Ok(Err(e)) = drained {
+                            tracing::debug!("rpc connection ended: {e}");
+                        }
+                    }
                 }
             });
         }

@@ -107,3 +107,41 @@ fn client_finds_the_node_through_the_datadir() {
         .unwrap();
     assert!(RpcClient::from_datadir(dir.path()).is_ok());
 }
+
+/// Stops the server from inside a request, as the node's `stop` method does.
+struct Stopper(CancellationToken);
+
+impl RpcHandler for Stopper {
+    fn handle(&self, _method: String, _params: Value) -> BoxFuture<'_, Result<Value, RpcError>> {
+        Box::pin(async move {
+            self.0.cancel();
+            // The node answers after its actor saw the cancellation: the server notices the
+            // stop while this request is still in flight.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            Ok(json!({ "stopping": true }))
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_request_that_stops_the_server_still_gets_its_answer() {
+    let cookie = Cookie::generate();
+    let stop = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    let server = serve(
+        "127.0.0.1:0".parse().unwrap(),
+        cookie.clone(),
+        Arc::new(Stopper(stop.clone())),
+        tasks.clone(),
+        stop.clone(),
+    )
+    .await
+    .unwrap();
+    let client = RpcClient::new(&server.local_addr.to_string(), cookie);
+    assert_eq!(
+        client.call("stop", json!({})).await.unwrap(),
+        json!({ "stopping": true })
+    );
+    tasks.close();
+    tasks.wait().await;
+}
