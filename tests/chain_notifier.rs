@@ -11,8 +11,8 @@ use bitcoin::{OutPoint, ScriptBuf};
 use chain_support::mem_chain::MemChain;
 use chain_support::{mine, next, start, suite, wait_synced, TestChain, Wallet, EVENT_TIMEOUT};
 use petrel::chain::{
-    BlockEvent, BlockRef, ChainError, ChainNotifier, ChainSource, NotifierConfig, SpendEvent,
-    StreamEnd,
+    BlockEvent, BlockFeed, BlockRef, ChainError, ChainNotifier, ChainSource, NotifierConfig,
+    SpendEvent, StreamEnd,
 };
 use petrel::units::BlockHeight;
 use tokio_util::sync::CancellationToken;
@@ -109,6 +109,44 @@ async fn a_subscriber_that_stops_reading_is_dropped_and_the_others_carry_on() {
         assert_eq!(next(&mut back).await.block_ref().hash, *hash);
     }
     assert_eq!(reader.end_reason(), None);
+}
+
+#[tokio::test]
+async fn a_block_feed_that_lags_subscribes_again_and_misses_no_block() {
+    let chain = MemChain::new();
+    let config = NotifierConfig {
+        subscription_capacity: 2,
+        lag_timeout: Duration::from_millis(200),
+        ..config()
+    };
+    let running = start(&chain, config).await;
+    let mut feed = BlockFeed::new(running.handle.clone(), None).await.unwrap();
+    let mut plain = running.handle.register_blocks(None).await.unwrap();
+    running.handle.best_block().await.unwrap();
+    // Ten blocks while nobody reads: both subscriptions are dropped as lagged.
+    let hashes = mine(&chain, 10).await;
+    wait_synced(&running.handle, &chain).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    // A plain subscription ends after its two buffered blocks; the feed goes on to the tip.
+    assert_eq!(next(&mut plain).await.block_ref().hash, hashes[0]);
+    assert_eq!(next(&mut plain).await.block_ref().hash, hashes[1]);
+    assert!(plain.recv().await.is_none());
+    assert_eq!(plain.end_reason(), Some(StreamEnd::Lagged));
+    for (i, hash) in hashes.iter().enumerate() {
+        let event = tokio::time::timeout(EVENT_TIMEOUT, feed.recv())
+            .await
+            .expect("an event in time")
+            .expect("the feed goes on");
+        assert!(matches!(event, BlockEvent::Connected { .. }), "{event:?}");
+        assert_eq!(event.block_ref().hash, *hash, "block {i}");
+    }
+    // And it stays live.
+    let more = mine(&chain, 1).await;
+    let event = tokio::time::timeout(EVENT_TIMEOUT, feed.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event.block_ref().hash, more[0]);
 }
 
 #[tokio::test]

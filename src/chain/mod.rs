@@ -47,6 +47,7 @@
 //! The core never does IO, reads a clock or spawns; the actor never decides whether something
 //! matched; nothing here panics on what a backend sends.
 
+mod block_feed;
 mod error;
 mod event;
 mod notifier;
@@ -59,6 +60,7 @@ use core::future::Future;
 use bitcoin::{Block, BlockHash, FeeRate, OutPoint, ScriptBuf, Transaction, Txid};
 use tokio::sync::{mpsc, oneshot};
 
+pub use block_feed::BlockFeed;
 pub use error::ChainError;
 pub use event::{BlockEvent, ConfEvent, Confirmation, SpendDetails, SpendEvent};
 pub use notifier::{ChainNotifier, NotifierConfig};

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::NodeConfig;
-use crate::chain::{BlockEvent, ChainSource, ConfEvent, Subscription};
+use crate::chain::{BlockFeed, ChainSource, ConfEvent};
 use crate::peer::{self, Connection, PeerContext, PeerEvent, PeerHandle};
 use crate::rpc::RpcError;
 use crate::store::{PeerRecord, StoredChannel};
@@ -90,7 +90,7 @@ pub(crate) struct Inboxes {
     pub(crate) cmds: mpsc::Receiver<NodeCmd>,
     pub(crate) peer_events: mpsc::Receiver<PeerEvent>,
     pub(crate) confs: mpsc::Receiver<(ChannelId, ConfEvent)>,
-    pub(crate) blocks: Subscription<BlockEvent>,
+    pub(crate) blocks: BlockFeed,
     /// Channels the chain watcher changed (reload them).
     pub(crate) changed: mpsc::Receiver<ChannelId>,
 }

@@ -27,7 +27,7 @@ pub use config::{ConfigError, FileConfig, NodeConfig};
 pub use seed::{NodeSeed, SeedError};
 
 use crate::chain::{
-    BitcoindRpc, BlockEvent, BlockRef, ChainNotifier, NotifierConfig, RpcAuth, RpcConfig,
+    BitcoindRpc, BlockEvent, BlockFeed, BlockRef, ChainNotifier, NotifierConfig, RpcAuth, RpcConfig,
 };
 use crate::peer::{self, PeerContext};
 use crate::rpc::{self, Cookie, NodeAddresses, COOKIE_FILE};
@@ -105,12 +105,14 @@ pub async fn run(config: NodeConfig, stop: CancellationToken) -> Result<(), Node
     let (wallet_handle, _wallet_thread) =
         wallet::spawn(wallet).map_err(io("starting the wallet thread"))?;
     let (tip_height, tip_hash) = wallet_handle.tip().await?;
-    let mut wallet_blocks = notifier_handle
-        .register_blocks(Some(BlockRef {
+    let mut wallet_blocks = BlockFeed::new(
+        notifier_handle.clone(),
+        Some(BlockRef {
             hash: tip_hash,
             height: tip_height,
-        }))
-        .await?;
+        }),
+    )
+    .await?;
     {
         let wallet = wallet_handle.clone();
         let stop = stop.clone();
@@ -135,7 +137,7 @@ pub async fn run(config: NodeConfig, stop: CancellationToken) -> Result<(), Node
             }
         });
     }
-    let node_blocks = notifier_handle.register_blocks(None).await?;
+    let node_blocks = BlockFeed::new(notifier_handle.clone(), None).await?;
 
     // Listeners.
     let listener = TcpListener::bind(config.listen)

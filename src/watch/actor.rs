@@ -14,7 +14,7 @@ use tokio_util::task::TaskTracker;
 
 use super::classify::{build_signed_sweep, classify, plan_sweeps, PlannedSweep};
 use super::state::{SpendKind, SpendRecord, SweepRecord, WatchState};
-use crate::chain::{BlockEvent, ChainNotifierHandle, ChainSource, SpendEvent, Subscription};
+use crate::chain::{BlockEvent, BlockFeed, ChainNotifierHandle, ChainSource, SpendEvent};
 use crate::channel::ChannelStatus;
 use crate::keys::ChannelSecrets;
 use crate::node::NodeSeed;
@@ -81,7 +81,7 @@ pub struct WatchActor<S> {
 pub struct WatchInboxes {
     cmds: mpsc::Receiver<ChannelId>,
     spends: mpsc::Receiver<(ChannelId, SpendEvent)>,
-    blocks: Subscription<BlockEvent>,
+    blocks: BlockFeed,
 }
 
 fn unix_now() -> u64 {
@@ -107,7 +107,7 @@ impl<S: ChainSource + Clone> WatchActor<S> {
     ) -> Result<(WatchActor<S>, WatchHandle, WatchInboxes), crate::chain::ChainError> {
         let (cmd_tx, cmds) = mpsc::channel(1024);
         let (spend_tx, spends) = mpsc::channel(1024);
-        let blocks = notifier.register_blocks(None).await?;
+        let blocks = BlockFeed::new(notifier.clone(), None).await?;
         let tip = notifier.best_block().await.map_or(0, |b| b.height.0);
         Ok((
             WatchActor {
