@@ -177,3 +177,47 @@ fn a_fundee_crashing_before_funding_signed_costs_the_funder_nothing() {
         .iter()
         .any(|e| e["event"] == "abandoned"));
 }
+
+#[test]
+fn a_fundee_forgets_a_channel_whose_funding_never_confirms_within_2016_blocks() {
+    // BOLT 2: the fundee "SHOULD forget the channel if it does not see the correct funding
+    // transaction after a timeout of 2016 blocks". A crashes after storing, before it
+    // broadcasts, and never comes back: B is left with a funding that never appears.
+    let chain = RegtestProcess::start();
+    let mut a = NodeProcess::start_crashing_at(&chain, &[], Some("funder_stored"));
+    let b = NodeProcess::start(&chain, &[]);
+    fund(&chain, &a, 1);
+    a.ok(&["connect", &b.target()]);
+    let (ok, _) = a.cli(&["open", &b.node_id, "1000000"]);
+    assert!(!ok);
+    assert!(a.wait_exit());
+    let on_b = b.channels();
+    assert_eq!(on_b.len(), 1);
+    assert_eq!(on_b[0]["state"], "pending");
+    let id = on_b[0]["channel_id"].as_str().unwrap().to_string();
+    let opened_at = b.ok(&["getinfo"])["block_height"].as_u64().unwrap();
+
+    let wait_height = |height: u64| {
+        wait_for_blocking(&format!("B at height {height}"), DEADLINE, || {
+            (b.ok(&["getinfo"])["block_height"].as_u64()? == height).then_some(())
+        });
+    };
+    // One block short of the timeout: still waiting.
+    mine(&chain, 2015);
+    wait_height(opened_at + 2015);
+    assert_eq!(b.channels()[0]["state"], "pending");
+    // The 2016th block: forgotten, with the reason in the history.
+    mine(&chain, 1);
+    wait_height(opened_at + 2016);
+    wait_state(&b, &id, "abandoned");
+    let history = b.ok(&["history", &id]);
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "abandoned"
+                && e.to_string().contains("not confirmed within 2016 blocks")),
+        "{history}"
+    );
+}
