@@ -1,0 +1,986 @@
+//! The scenario file (`scenarios/*.toml`): parsed with spans and validated into a
+//! [`Scenario`] before anything is started, so a typo costs a line-and-column message, not a
+//! half-run network.
+//!
+//! ```toml
+//! description = "Two nodes open a channel"
+//!
+//! [nodes.alice]
+//! [nodes.bob]
+//! minimum-depth = 3          # any per-node petrel.toml setting the runner does not own
+//!
+//! [[step]]
+//! do = "fund"
+//! node = "alice"
+//! sat = 2_000_000
+//!
+//! [[step]]
+//! do = "open"
+//! from = "alice"
+//! to = "bob"
+//! sat = 1_000_000
+//! ```
+//!
+//! The shape is read in two passes, the way mini-redis separates framing from meaning: serde
+//! reads a flat [`RawStep`] (every key any step may take, each with its byte span), then the
+//! validator turns it into a typed [`Step`], rejecting keys that do not apply, missing keys,
+//! unknown nodes and channels that no earlier step opens.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::ops::Range;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::step::CHANNEL_STATES;
+use super::step::{Check, NodeSettings, NodeSpec, OpenSpec, Scenario, Step, StepSpec};
+
+/// The steps a file may use, for error messages.
+pub const STEP_KINDS: &[&str] = &[
+    "fund", "connect", "open", "mine", "wait", "assert", "restart", "close",
+];
+
+/// How long a `wait` waits when the file does not say.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+
+/// One problem in a scenario file, located by line and column (both 1-based, columns in
+/// characters).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileError {
+    /// The line.
+    pub line: usize,
+    /// The column.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+    /// The text of the offending line, for the snippet.
+    source_line: String,
+    /// How many characters to underline from `column`.
+    width: usize,
+}
+
+impl FileError {
+    fn at(text: &str, span: Range<usize>, message: String) -> FileError {
+        let start = floor_char_boundary(text, span.start.min(text.len()));
+        let end = floor_char_boundary(text, span.end.clamp(start, text.len()));
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let line = text[..start].matches('\n').count() + 1;
+        let column = text[line_start..start].chars().count() + 1;
+        let source_line = text[line_start..line_end]
+            .trim_end_matches('\r')
+            .to_string();
+        let width = text[start..end.min(line_end).max(start)]
+            .chars()
+            .count()
+            .max(1);
+        FileError {
+            line,
+            column,
+            message,
+            source_line,
+            width,
+        }
+    }
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Every problem found in one file, in file order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileErrors {
+    /// The file's path as given (for `path:line:column`).
+    pub origin: String,
+    /// The problems.
+    pub errors: Vec<FileError>,
+}
+
+impl fmt::Display for FileErrors {
+    /// rustc's shape: `error: message`, ` --> path:line:column`, then the line underlined.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            let gutter = " ".repeat(e.line.to_string().len());
+            writeln!(f, "error: {}", e.message)?;
+            writeln!(f, "{gutter}--> {}:{}:{}", self.origin, e.line, e.column)?;
+            writeln!(f, "{gutter} |")?;
+            writeln!(f, "{} | {}", e.line, e.source_line)?;
+            write!(
+                f,
+                "{gutter} | {}{}",
+                " ".repeat(e.column - 1),
+                "^".repeat(e.width)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for FileErrors {}
+
+/// The file as serde reads it: nothing checked but types and key names.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    name: Option<Spanned<String>>,
+    description: Option<String>,
+    nodes: Spanned<BTreeMap<Spanned<String>, RawNode>>,
+    #[serde(default)]
+    step: Vec<RawStep>,
+}
+
+/// `[nodes.NAME]`: the settings a scenario may choose for a node.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawNode {
+    minimum_depth: Option<u32>,
+    max_pending_per_peer: Option<u64>,
+    max_pending_total: Option<u64>,
+    reservation_timeout_secs: Option<u64>,
+    chain_poll_ms: Option<u64>,
+}
+
+/// One `[[step]]` table: every key any step takes. Which ones apply depends on `do`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawStep {
+    #[serde(rename = "do")]
+    kind: Spanned<String>,
+    note: Option<Spanned<String>>,
+    node: Option<Spanned<String>>,
+    nodes: Option<Spanned<Vec<Spanned<String>>>>,
+    from: Option<Spanned<String>>,
+    to: Option<Spanned<String>>,
+    peer: Option<Spanned<String>>,
+    by: Option<Spanned<String>>,
+    channel: Option<Spanned<String>>,
+    channels: Option<Spanned<Vec<Spanned<RawOpen>>>>,
+    sat: Option<Spanned<u64>>,
+    push_msat: Option<Spanned<u64>>,
+    min_depth: Option<Spanned<u32>>,
+    coins: Option<Spanned<u32>>,
+    blocks: Option<Spanned<u32>>,
+    state: Option<Spanned<String>>,
+    event: Option<Spanned<String>>,
+    balance_msat: Option<Spanned<BTreeMap<Spanned<String>, u64>>>,
+    num_channels: Option<Spanned<u64>>,
+    wallet_sat: Option<Spanned<u64>>,
+    spent_sat: Option<Spanned<u64>>,
+    tolerance_sat: Option<Spanned<u64>>,
+    connected: Option<Spanned<bool>>,
+    timeout_secs: Option<Spanned<u64>>,
+    kill: Option<Spanned<bool>>,
+    force: Option<Spanned<bool>>,
+    feerate: Option<Spanned<u64>>,
+}
+
+/// One entry of an `open` step's `channels = [...]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawOpen {
+    channel: Option<Spanned<String>>,
+    from: Option<Spanned<String>>,
+    to: Option<Spanned<String>>,
+    sat: Option<Spanned<u64>>,
+    push_msat: Option<Spanned<u64>>,
+    min_depth: Option<Spanned<u32>>,
+}
+
+impl RawStep {
+    /// The optional keys present, with their spans, in declaration order of the struct.
+    fn present(&self) -> Vec<(&'static str, Range<usize>)> {
+        fn s<T>(v: Option<&Spanned<T>>) -> Option<Range<usize>> {
+            v.map(Spanned::span)
+        }
+        let all = [
+            ("node", s(self.node.as_ref())),
+            ("nodes", s(self.nodes.as_ref())),
+            ("from", s(self.from.as_ref())),
+            ("to", s(self.to.as_ref())),
+            ("peer", s(self.peer.as_ref())),
+            ("by", s(self.by.as_ref())),
+            ("channel", s(self.channel.as_ref())),
+            ("channels", s(self.channels.as_ref())),
+            ("sat", s(self.sat.as_ref())),
+            ("push-msat", s(self.push_msat.as_ref())),
+            ("min-depth", s(self.min_depth.as_ref())),
+            ("coins", s(self.coins.as_ref())),
+            ("blocks", s(self.blocks.as_ref())),
+            ("state", s(self.state.as_ref())),
+            ("event", s(self.event.as_ref())),
+            ("balance-msat", s(self.balance_msat.as_ref())),
+            ("num-channels", s(self.num_channels.as_ref())),
+            ("wallet-sat", s(self.wallet_sat.as_ref())),
+            ("spent-sat", s(self.spent_sat.as_ref())),
+            ("tolerance-sat", s(self.tolerance_sat.as_ref())),
+            ("connected", s(self.connected.as_ref())),
+            ("timeout-secs", s(self.timeout_secs.as_ref())),
+            ("kill", s(self.kill.as_ref())),
+            ("force", s(self.force.as_ref())),
+            ("feerate", s(self.feerate.as_ref())),
+        ];
+        all.into_iter()
+            .filter_map(|(k, span)| span.map(|s| (k, s)))
+            .collect()
+    }
+}
+
+/// The keys each step takes besides `do` and `note`.
+fn keys_of(kind: &str) -> &'static [&'static str] {
+    const CHECKS: &[&str] = &[
+        "channel",
+        "node",
+        "peer",
+        "state",
+        "event",
+        "balance-msat",
+        "num-channels",
+        "wallet-sat",
+        "spent-sat",
+        "tolerance-sat",
+        "connected",
+    ];
+    const WAIT: &[&str] = &[
+        "channel",
+        "node",
+        "peer",
+        "state",
+        "event",
+        "balance-msat",
+        "num-channels",
+        "wallet-sat",
+        "spent-sat",
+        "tolerance-sat",
+        "connected",
+        "timeout-secs",
+    ];
+    match kind {
+        "fund" => &["node", "nodes", "sat", "coins"],
+        "connect" => &["from", "to"],
+        "open" => &[
+            "channel",
+            "from",
+            "to",
+            "sat",
+            "push-msat",
+            "min-depth",
+            "channels",
+        ],
+        "mine" => &["blocks"],
+        "wait" => WAIT,
+        "assert" => CHECKS,
+        "restart" => &["node", "kill"],
+        "close" => &["channel", "by", "force", "feerate"],
+        _ => &[],
+    }
+}
+
+/// Parses and validates a scenario file. `origin` names it in messages; `default_name` is
+/// used when the file has no `name` (the runner passes the file stem).
+pub fn parse(text: &str, origin: &str, default_name: &str) -> Result<Scenario, FileErrors> {
+    let fail = |errors| FileErrors {
+        origin: origin.to_string(),
+        errors,
+    };
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        fail(vec![FileError::at(text, span, toml_message(e.message()))])
+    })?;
+    let mut v = Validator {
+        text,
+        errors: Vec::new(),
+        nodes: Vec::new(),
+        channels: HashMap::new(),
+    };
+    let scenario = v.file(raw, default_name);
+    if v.errors.is_empty() {
+        Ok(scenario)
+    } else {
+        v.errors.sort_by_key(|e| (e.line, e.column));
+        Err(fail(v.errors))
+    }
+}
+
+/// Rewrites serde's "unknown field `x`, expected one of ..." into a short message with a
+/// suggestion; other messages pass through.
+fn toml_message(message: &str) -> String {
+    let message = message.trim();
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_string();
+    };
+    let Some((unknown, expected)) = rest.split_once('`') else {
+        return message.to_string();
+    };
+    let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match suggest(unknown, &known) {
+        Some(s) => format!("unknown key `{unknown}`; did you mean `{s}`?"),
+        None => format!("unknown key `{unknown}` (keys here: {})", known.join(", ")),
+    }
+}
+
+/// The closest of `known` to `word`, if it is close enough to be a typo.
+fn suggest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (levenshtein(word, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + cost);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+/// A channel known to the validator: its ends and the line that opened it.
+struct KnownChannel {
+    from: String,
+    to: String,
+    line: usize,
+}
+
+struct Validator<'a> {
+    text: &'a str,
+    errors: Vec<FileError>,
+    /// Declared node names.
+    nodes: Vec<String>,
+    /// Channels opened by earlier steps, by name.
+    channels: HashMap<String, KnownChannel>,
+}
+
+/// Where an `open` step's fields come from: the step itself, or one `channels` entry.
+struct OpenFields<'r> {
+    channel: Option<&'r Spanned<String>>,
+    from: Option<&'r Spanned<String>>,
+    to: Option<&'r Spanned<String>>,
+    sat: Option<&'r Spanned<u64>>,
+    push_msat: Option<&'r Spanned<u64>>,
+    min_depth: Option<&'r Spanned<u32>>,
+    /// Where to point when a field is missing.
+    anchor: Range<usize>,
+}
+
+impl Validator<'_> {
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        self.errors
+            .push(FileError::at(self.text, span, message.into()));
+    }
+
+    fn line_of(&self, span: &Range<usize>) -> usize {
+        self.text[..span.start.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
+    }
+
+    fn file(&mut self, raw: RawFile, default_name: &str) -> Scenario {
+        let name = match raw.name {
+            Some(n) => {
+                if !is_name(n.get_ref()) {
+                    self.error(n.span(), NAME_RULE);
+                }
+                n.into_inner()
+            }
+            None => default_name.to_string(),
+        };
+        let nodes_span = raw.nodes.span();
+        let mut declared: Vec<(Spanned<String>, RawNode)> =
+            raw.nodes.into_inner().into_iter().collect();
+        // The file's order, not the map's: the picture lays nodes out in it.
+        declared.sort_by_key(|(n, _)| n.span().start);
+        if declared.is_empty() {
+            self.error(nodes_span, "declare at least one node: `[nodes.alice]`");
+        }
+        let mut nodes = Vec::new();
+        for (node, settings) in declared {
+            if !is_name(node.get_ref()) {
+                self.error(node.span(), NAME_RULE);
+            }
+            self.nodes.push(node.get_ref().clone());
+            nodes.push(NodeSpec {
+                name: node.into_inner(),
+                settings: NodeSettings {
+                    minimum_depth: settings.minimum_depth,
+                    max_pending_per_peer: settings.max_pending_per_peer,
+                    max_pending_total: settings.max_pending_total,
+                    reservation_timeout_secs: settings.reservation_timeout_secs,
+                    chain_poll_ms: settings.chain_poll_ms,
+                },
+            });
+        }
+        if raw.step.is_empty() {
+            self.error(
+                self.text.len()..self.text.len(),
+                "a scenario needs at least one `[[step]]`",
+            );
+        }
+        let steps = raw.step.iter().filter_map(|s| self.step(s)).collect();
+        Scenario {
+            name,
+            description: raw.description.unwrap_or_default(),
+            nodes,
+            steps,
+        }
+    }
+
+    fn step(&mut self, raw: &RawStep) -> Option<StepSpec> {
+        let kind = raw.kind.get_ref().as_str();
+        let at = raw.kind.span();
+        if !STEP_KINDS.contains(&kind) {
+            let message = match kind {
+                "disconnect" => "`disconnect` is not available: petrel has no control verb \
+                                 that drops a connection yet"
+                    .to_string(),
+                "pay" => "`pay` is not available: petrel does not make payments yet".to_string(),
+                _ => match suggest(kind, STEP_KINDS) {
+                    Some(s) => format!("unknown step `{kind}`; did you mean `{s}`?"),
+                    None => format!("unknown step `{kind}` (steps: {})", STEP_KINDS.join(", ")),
+                },
+            };
+            self.error(at, message);
+            return None;
+        }
+        let allowed = keys_of(kind);
+        let mut ok = true;
+        for (key, span) in raw.present() {
+            if !allowed.contains(&key) {
+                self.error(
+                    span,
+                    format!(
+                        "`{key}` does not apply to `{kind}` (it takes: {})",
+                        allowed.join(", ")
+                    ),
+                );
+                ok = false;
+            }
+        }
+        if !ok {
+            return None;
+        }
+        let step = match kind {
+            "fund" => self.fund(raw),
+            "connect" => self.connect(raw),
+            "open" => self.open(raw),
+            "mine" => self.mine(raw),
+            "wait" | "assert" => self.checks(raw),
+            "restart" => self.restart(raw),
+            _ => self.close(raw),
+        }?;
+        Some(StepSpec {
+            line: self.line_of(&at),
+            note: raw.note.as_ref().map(|n| n.get_ref().clone()),
+            step,
+        })
+    }
+
+    /// Reports a missing key at the step's `do`.
+    fn missing<T>(&mut self, raw: &RawStep, key: &str) -> Option<T> {
+        self.error(
+            raw.kind.span(),
+            format!("`{}` needs `{key}`", raw.kind.get_ref()),
+        );
+        None
+    }
+
+    fn node(&mut self, name: &Spanned<String>) -> Option<String> {
+        if self.nodes.iter().any(|n| n == name.get_ref()) {
+            Some(name.get_ref().clone())
+        } else {
+            let message = format!(
+                "unknown node `{}` (declared: {})",
+                name.get_ref(),
+                self.nodes.join(", ")
+            );
+            self.error(name.span(), message);
+            None
+        }
+    }
+
+    fn channel(&mut self, name: &Spanned<String>) -> Option<(String, String, String)> {
+        if let Some(c) = self.channels.get(name.get_ref()) {
+            return Some((name.get_ref().clone(), c.from.clone(), c.to.clone()));
+        }
+        let mut known: Vec<&str> = self.channels.keys().map(String::as_str).collect();
+        known.sort_unstable();
+        let message = if known.is_empty() {
+            format!(
+                "unknown channel `{}`: no earlier `open` step opens a channel",
+                name.get_ref()
+            )
+        } else {
+            format!(
+                "unknown channel `{}`: no earlier `open` step names it (opened so far: {})",
+                name.get_ref(),
+                known.join(", ")
+            )
+        };
+        self.error(name.span(), message);
+        None
+    }
+
+    fn fund(&mut self, raw: &RawStep) -> Option<Step> {
+        let names: Vec<&Spanned<String>> = match (&raw.node, &raw.nodes) {
+            (Some(n), None) => vec![n],
+            (None, Some(list)) if !list.get_ref().is_empty() => list.get_ref().iter().collect(),
+            (None, Some(list)) => {
+                self.error(list.span(), "`nodes` is empty");
+                return None;
+            }
+            (Some(_), Some(list)) => {
+                self.error(list.span(), "give `node` or `nodes`, not both");
+                return None;
+            }
+            (None, None) => return self.missing(raw, "node` or `nodes"),
+        };
+        let mut nodes = Vec::new();
+        for n in names {
+            let node = self.node(n)?;
+            if nodes.contains(&node) {
+                self.error(n.span(), format!("`{node}` is listed twice"));
+                return None;
+            }
+            nodes.push(node);
+        }
+        let Some(sat) = &raw.sat else {
+            return self.missing(raw, "sat");
+        };
+        if *sat.get_ref() == 0 {
+            self.error(sat.span(), "`sat` must be above 0");
+            return None;
+        }
+        let coins = raw.coins.as_ref().map_or(1, |c| *c.get_ref());
+        if let Some(c) = &raw.coins {
+            if !(1..=100).contains(c.get_ref()) {
+                self.error(c.span(), "`coins` must be between 1 and 100");
+                return None;
+            }
+        }
+        Some(Step::Fund {
+            nodes,
+            sat: *sat.get_ref(),
+            coins,
+        })
+    }
+
+    fn connect(&mut self, raw: &RawStep) -> Option<Step> {
+        let (Some(from), Some(to)) = (&raw.from, &raw.to) else {
+            let key = if raw.from.is_none() { "from" } else { "to" };
+            return self.missing(raw, key);
+        };
+        let (from_name, to_name) = (self.node(from), self.node(to));
+        let (from_name, to_name) = (from_name?, to_name?);
+        if from_name == to_name {
+            self.error(to.span(), "a node cannot connect to itself");
+            return None;
+        }
+        Some(Step::Connect {
+            from: from_name,
+            to: to_name,
+        })
+    }
+
+    fn open(&mut self, raw: &RawStep) -> Option<Step> {
+        let specs = if let Some(list) = &raw.channels {
+            let flat = raw.present();
+            if let Some((key, span)) = flat.iter().find(|(k, _)| *k != "channels") {
+                self.error(
+                    span.clone(),
+                    format!("`{key}` goes inside each `channels` entry when `channels` is given"),
+                );
+                return None;
+            }
+            if list.get_ref().is_empty() {
+                self.error(list.span(), "`channels` is empty");
+                return None;
+            }
+            let mut specs = Vec::new();
+            for entry in list.get_ref() {
+                let e = entry.get_ref();
+                let fields = OpenFields {
+                    channel: e.channel.as_ref(),
+                    from: e.from.as_ref(),
+                    to: e.to.as_ref(),
+                    sat: e.sat.as_ref(),
+                    push_msat: e.push_msat.as_ref(),
+                    min_depth: e.min_depth.as_ref(),
+                    anchor: entry.span(),
+                };
+                specs.push(self.open_one(&fields, &specs));
+            }
+            specs.into_iter().collect::<Option<Vec<_>>>()?
+        } else {
+            let fields = OpenFields {
+                channel: raw.channel.as_ref(),
+                from: raw.from.as_ref(),
+                to: raw.to.as_ref(),
+                sat: raw.sat.as_ref(),
+                push_msat: raw.push_msat.as_ref(),
+                min_depth: raw.min_depth.as_ref(),
+                anchor: raw.kind.span(),
+            };
+            vec![self.open_one(&fields, &[])?]
+        };
+        let line = self.line_of(&raw.kind.span());
+        for spec in &specs {
+            self.channels.insert(
+                spec.name.clone(),
+                KnownChannel {
+                    from: spec.from.clone(),
+                    to: spec.to.clone(),
+                    line,
+                },
+            );
+        }
+        Some(Step::Open { channels: specs })
+    }
+
+    /// Validates one channel to open; `same_step` holds the ones before it in the same step.
+    fn open_one(&mut self, f: &OpenFields<'_>, same_step: &[Option<OpenSpec>]) -> Option<OpenSpec> {
+        let (Some(from), Some(to), Some(sat)) = (f.from, f.to, f.sat) else {
+            let key = match (f.from, f.to) {
+                (None, _) => "from",
+                (_, None) => "to",
+                _ => "sat",
+            };
+            self.error(f.anchor.clone(), format!("`open` needs `{key}`"));
+            return None;
+        };
+        let (from_name, to_name) = (self.node(from), self.node(to));
+        let (from_name, to_name) = (from_name?, to_name?);
+        if from_name == to_name {
+            self.error(to.span(), "a node cannot open a channel to itself");
+            return None;
+        }
+        if *sat.get_ref() == 0 {
+            self.error(sat.span(), "`sat` must be above 0");
+            return None;
+        }
+        let push_msat = f.push_msat.map_or(0, |p| *p.get_ref());
+        if let Some(p) = f.push_msat {
+            if *p.get_ref() > sat.get_ref().saturating_mul(1000) {
+                self.error(p.span(), "`push-msat` is more than the channel holds");
+                return None;
+            }
+        }
+        let (name, name_span) = match f.channel {
+            Some(c) => (c.get_ref().clone(), c.span()),
+            None => (format!("{from_name}-{to_name}"), f.anchor.clone()),
+        };
+        if !is_name(&name) {
+            self.error(name_span, NAME_RULE);
+            return None;
+        }
+        let earlier = self.channels.get(&name).map(|c| c.line).or_else(|| {
+            same_step
+                .iter()
+                .flatten()
+                .any(|s| s.name == name)
+                .then(|| self.line_of(&f.anchor))
+        });
+        if let Some(line) = earlier {
+            let hint = if f.channel.is_none() {
+                "; name this one with `channel = \"...\"`"
+            } else {
+                ""
+            };
+            self.error(
+                name_span,
+                format!("channel name `{name}` is already used (line {line}){hint}"),
+            );
+            return None;
+        }
+        Some(OpenSpec {
+            name,
+            from: from_name,
+            to: to_name,
+            sat: *sat.get_ref(),
+            push_msat,
+            min_depth: f.min_depth.map(|d| *d.get_ref()),
+        })
+    }
+
+    fn mine(&mut self, raw: &RawStep) -> Option<Step> {
+        let Some(blocks) = &raw.blocks else {
+            return self.missing(raw, "blocks");
+        };
+        if !(1..=1000).contains(blocks.get_ref()) {
+            self.error(blocks.span(), "`blocks` must be between 1 and 1000");
+            return None;
+        }
+        Some(Step::Mine {
+            blocks: *blocks.get_ref(),
+        })
+    }
+
+    fn restart(&mut self, raw: &RawStep) -> Option<Step> {
+        let Some(node) = &raw.node else {
+            return self.missing(raw, "node");
+        };
+        Some(Step::Restart {
+            node: self.node(node)?,
+            kill: raw.kill.as_ref().is_some_and(|k| *k.get_ref()),
+        })
+    }
+
+    fn close(&mut self, raw: &RawStep) -> Option<Step> {
+        let Some(channel) = &raw.channel else {
+            return self.missing(raw, "channel");
+        };
+        let (name, from, to) = self.channel(channel)?;
+        let by = match &raw.by {
+            Some(b) => {
+                let by = self.node(b)?;
+                if by != from && by != to {
+                    self.error(
+                        b.span(),
+                        format!("`{by}` is not an end of `{name}` ({from}, {to})"),
+                    );
+                    return None;
+                }
+                by
+            }
+            None => from,
+        };
+        if let Some(rate) = &raw.feerate {
+            if *rate.get_ref() == 0 {
+                self.error(rate.span(), "`feerate` must be above 0");
+                return None;
+            }
+        }
+        Some(Step::Close {
+            channel: name,
+            by,
+            force: raw.force.as_ref().is_some_and(|f| *f.get_ref()),
+            feerate: raw.feerate.as_ref().map(|r| *r.get_ref()),
+        })
+    }
+
+    /// `wait` and `assert`: one or more checks from the keys present.
+    fn checks(&mut self, raw: &RawStep) -> Option<Step> {
+        let kind = raw.kind.get_ref().as_str();
+        let channel = match &raw.channel {
+            Some(c) => Some(self.channel(c)?),
+            None => None,
+        };
+        let node = match &raw.node {
+            Some(n) => Some((self.node(n)?, n.span())),
+            None => None,
+        };
+        let mut checks = Vec::new();
+        // The nodes whose view of the channel counts: `node` if given (an end), else both.
+        let ends = |v: &mut Self| -> Option<Vec<String>> {
+            let (name, from, to) = channel.clone()?;
+            match &node {
+                Some((n, span)) if n != &from && n != &to => {
+                    v.error(
+                        span.clone(),
+                        format!("`{n}` is not an end of `{name}` ({from}, {to})"),
+                    );
+                    None
+                }
+                Some((n, _)) => Some(vec![n.clone()]),
+                None => Some(vec![from, to]),
+            }
+        };
+        let need_channel = |v: &mut Self, key: &str, span: Range<usize>| {
+            v.error(span, format!("`{key}` needs `channel`"));
+        };
+        if let Some(state) = &raw.state {
+            if !CHANNEL_STATES.contains(&state.get_ref().as_str()) {
+                self.error(
+                    state.span(),
+                    format!(
+                        "unknown channel state `{}` (states: {})",
+                        state.get_ref(),
+                        CHANNEL_STATES.join(", ")
+                    ),
+                );
+                return None;
+            }
+            if raw.num_channels.is_none() {
+                if channel.is_none() {
+                    self.error(state.span(), "`state` needs `channel` or `num-channels`");
+                    return None;
+                }
+                checks.push(Check::ChannelState {
+                    channel: channel.clone()?.0,
+                    on: ends(self)?,
+                    state: state.get_ref().clone(),
+                });
+            }
+        }
+        if let Some(event) = &raw.event {
+            if channel.is_none() {
+                need_channel(self, "event", event.span());
+                return None;
+            }
+            checks.push(Check::ChannelEvent {
+                channel: channel.clone()?.0,
+                on: ends(self)?,
+                event: event.get_ref().clone(),
+            });
+        }
+        if let Some(balances) = &raw.balance_msat {
+            let Some((name, from, to)) = channel.clone() else {
+                need_channel(self, "balance-msat", balances.span());
+                return None;
+            };
+            if balances.get_ref().is_empty() {
+                self.error(balances.span(), "`balance-msat` is empty");
+                return None;
+            }
+            let mut msat = Vec::new();
+            for (n, v) in balances.get_ref() {
+                if n.get_ref() != &from && n.get_ref() != &to {
+                    self.error(
+                        n.span(),
+                        format!("`{}` is not an end of `{name}` ({from}, {to})", n.get_ref()),
+                    );
+                    return None;
+                }
+                msat.push((n.get_ref().clone(), *v));
+            }
+            checks.push(Check::ChannelBalance {
+                channel: name,
+                msat,
+            });
+        }
+        let need_node = |v: &mut Self, key: &str, span: Range<usize>| {
+            v.error(span, format!("`{key}` needs `node`"));
+        };
+        if let Some(count) = &raw.num_channels {
+            let Some((n, _)) = &node else {
+                need_node(self, "num-channels", count.span());
+                return None;
+            };
+            if let Some(c) = &raw.channel {
+                self.error(
+                    c.span(),
+                    "`num-channels` counts a node's channels; drop `channel`",
+                );
+                return None;
+            }
+            checks.push(Check::NumChannels {
+                node: n.clone(),
+                count: *count.get_ref(),
+                state: raw.state.as_ref().map(|s| s.get_ref().clone()),
+            });
+        }
+        let tolerance = raw.tolerance_sat.as_ref().map_or(0, |t| *t.get_ref());
+        if let Some(t) = &raw.tolerance_sat {
+            if raw.wallet_sat.is_none() && raw.spent_sat.is_none() {
+                self.error(
+                    t.span(),
+                    "`tolerance-sat` goes with `wallet-sat` or `spent-sat`",
+                );
+                return None;
+            }
+        }
+        for (key, value, spent) in [
+            ("wallet-sat", &raw.wallet_sat, false),
+            ("spent-sat", &raw.spent_sat, true),
+        ] {
+            let Some(value) = value else { continue };
+            let Some((n, _)) = &node else {
+                need_node(self, key, value.span());
+                return None;
+            };
+            let (node, sat) = (n.clone(), *value.get_ref());
+            checks.push(if spent {
+                Check::Spent {
+                    node,
+                    sat,
+                    tolerance,
+                }
+            } else {
+                Check::Wallet {
+                    node,
+                    sat,
+                    tolerance,
+                }
+            });
+        }
+        match (&raw.connected, &raw.peer) {
+            (Some(connected), Some(peer)) => {
+                let Some((n, _)) = &node else {
+                    need_node(self, "connected", connected.span());
+                    return None;
+                };
+                let peer_name = self.node(peer)?;
+                if &peer_name == n {
+                    self.error(peer.span(), "a node is not its own peer");
+                    return None;
+                }
+                checks.push(Check::Connected {
+                    node: n.clone(),
+                    peer: peer_name,
+                    connected: *connected.get_ref(),
+                });
+            }
+            (Some(connected), None) => {
+                self.error(connected.span(), "`connected` needs `peer`");
+                return None;
+            }
+            (None, Some(peer)) => {
+                self.error(peer.span(), "`peer` goes with `connected`");
+                return None;
+            }
+            (None, None) => {}
+        }
+        if checks.is_empty() {
+            self.error(
+                raw.kind.span(),
+                format!(
+                    "`{kind}` needs something to check: state, event, balance-msat, \
+                     num-channels, wallet-sat, spent-sat or connected"
+                ),
+            );
+            return None;
+        }
+        if kind == "assert" {
+            return Some(Step::Assert { checks });
+        }
+        let timeout = match &raw.timeout_secs {
+            Some(t) if !(1..=3600).contains(t.get_ref()) => {
+                self.error(t.span(), "`timeout-secs` must be between 1 and 3600");
+                return None;
+            }
+            Some(t) => Duration::from_secs(*t.get_ref()),
+            None => DEFAULT_WAIT,
+        };
+        Some(Step::Wait { checks, timeout })
+    }
+}
+
+const NAME_RULE: &str = "names are 1 to 32 letters, digits, `-` or `_`";
+
+/// Node, channel and scenario names: short, and safe in paths, HTML and SVG.
+fn is_name(s: &str) -> bool {
+    (1..=32).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+#[cfg(test)]
+mod tests;
