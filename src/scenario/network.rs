@@ -420,11 +420,7 @@ impl Network {
                 });
             }
             *self.names.funded_sat.entry(name.clone()).or_default() += amount;
-            got.push(format!(
-                "{name} got {count} coin{} ({} sat)",
-                if count == 1 { "" } else { "s" },
-                group(amount)
-            ));
+            got.push((name.clone(), count, amount));
             expect.push((name.clone(), before.confirmed_sat + amount));
         }
         self.mine(COINBASE_MATURITY).await?;
@@ -449,7 +445,7 @@ impl Network {
                 tokio::time::sleep(POLL).await;
             }
         }
-        Ok(got.join("; "))
+        Ok(funded_line(&got))
     }
 
     /// `connect` from `from` to `to`'s listener.
@@ -495,7 +491,11 @@ impl Network {
                 Ok(v) => {
                     let id = v["channel_id"].as_str().unwrap_or_default().to_string();
                     let txid = v["funding_txid"].as_str().unwrap_or_default();
-                    lines.push(format!("{}: funding {}", spec.name, txid));
+                    lines.push(format!(
+                        "{} funding {}…",
+                        spec.name,
+                        txid.get(..16).unwrap_or(txid)
+                    ));
                     self.names.channel_ids.insert(spec.name.clone(), id);
                     self.names
                         .channel_ends
@@ -794,6 +794,29 @@ async fn wait_for_file<T>(
     }
 }
 
+/// `alice got 1 coin (5_000_000_000 sat)`, or `a, b each got ...` when all got the same.
+fn funded_line(got: &[(String, u32, u64)]) -> String {
+    let coins = |count: u32, amount: u64| {
+        format!(
+            "{count} coin{} ({} sat)",
+            if count == 1 { "" } else { "s" },
+            group(amount)
+        )
+    };
+    match got {
+        [(name, count, amount)] => format!("{name} got {}", coins(*count, *amount)),
+        [(_, count, amount), rest @ ..] if rest.iter().all(|g| (g.1, g.2) == (*count, *amount)) => {
+            let names: Vec<&str> = got.iter().map(|g| g.0.as_str()).collect();
+            format!("{} each got {}", names.join(", "), coins(*count, *amount))
+        }
+        _ => got
+            .iter()
+            .map(|(name, count, amount)| format!("{name} got {}", coins(*count, *amount)))
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
 /// Regtest's block subsidy (Core's `GetBlockSubsidy` with a 150-block halving interval).
 fn subsidy(height: u64) -> u64 {
     let halvings = height / 150;
@@ -823,6 +846,19 @@ fn coinbases_needed(tip: u64, sat: u64, coins: u32) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_funding_line_groups_equal_shares() {
+        let one = [("a".to_string(), 1, 5_000)];
+        assert_eq!(funded_line(&one), "a got 1 coin (5_000 sat)");
+        let same = [("a".to_string(), 2, 10), ("b".to_string(), 2, 10)];
+        assert_eq!(funded_line(&same), "a, b each got 2 coins (10 sat)");
+        let differ = [("a".to_string(), 1, 10), ("b".to_string(), 2, 10)];
+        assert_eq!(
+            funded_line(&differ),
+            "a got 1 coin (10 sat); b got 2 coins (10 sat)"
+        );
+    }
 
     #[test]
     fn funding_plans_enough_coinbases() {

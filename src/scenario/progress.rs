@@ -9,6 +9,19 @@ use std::time::Duration;
 use super::html::seconds;
 use super::report::{Outcome, Report, StepRecord, StepStatus};
 
+/// Redrawn lines are cut here: a line that wraps cannot be cleared with `\r`.
+const REDRAW_WIDTH: usize = 100;
+
+/// `line`, cut to [`REDRAW_WIDTH`] characters.
+fn fit(line: &str) -> String {
+    if line.chars().count() <= REDRAW_WIDTH {
+        return line.to_string();
+    }
+    let mut cut: String = line.chars().take(REDRAW_WIDTH - 1).collect();
+    cut.push('…');
+    cut
+}
+
 const SPINNER: &[char] = &['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /// Where progress goes and how.
@@ -58,7 +71,8 @@ impl Progress {
     /// A step starts.
     pub fn begin(&mut self, index: usize, title: &str) {
         if self.terminal {
-            Self::write(&format!("\r\x1b[2K  [{index}/{}] {title} …", self.total));
+            let line = fit(&format!("  [{index}/{}] {title} …", self.total));
+            Self::write(&format!("\r\x1b[2K{line}"));
         }
     }
 
@@ -76,17 +90,14 @@ impl Progress {
             return;
         }
         self.frame = (self.frame + 1) % SPINNER.len();
-        let mut seen: String = seen.chars().take(70).collect();
-        if !seen.is_empty() {
-            seen = format!("  ({seen})");
-        }
-        Self::write(&format!(
-            "\r\x1b[2K{} [{index}/{}] {title}  {}s/{}s{seen}",
+        let line = fit(&format!(
+            "{} [{index}/{}] {:.1}s/{}s {title} ({seen})",
             SPINNER[self.frame],
             self.total,
-            elapsed.as_secs(),
-            limit.as_secs()
+            elapsed.as_secs_f64(),
+            limit.as_secs(),
         ));
+        Self::write(&format!("\r\x1b[2K{line}"));
     }
 
     /// A step ended: its final line.
