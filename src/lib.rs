@@ -40,4 +40,5 @@ pub mod transport;
 pub mod tx;
 pub mod units;
 pub mod wallet;
+pub mod watch;
 pub mod wire;

@@ -61,6 +61,19 @@ enum Command {
     },
     /// List channels.
     Channels,
+    /// Close a channel: cooperatively (shutdown + closing_signed), or with --force by
+    /// broadcasting our latest commitment transaction.
+    Close {
+        /// The channel id.
+        channel_id: String,
+        /// Broadcast our commitment instead of negotiating with the peer.
+        #[arg(long)]
+        force: bool,
+        /// The closing transaction's feerate in sat per 1000 weight (default: the chain's
+        /// estimate).
+        #[arg(long, value_name = "SAT_PER_KW")]
+        feerate: Option<u32>,
+    },
     /// Give up a pending channel whose funding will never confirm.
     Abandon {
         /// The channel id.
@@ -155,6 +168,9 @@ struct NodeArgs {
     /// The most channel opens pending in total.
     #[arg(long)]
     max_pending_total: Option<usize>,
+    /// Blocks a sweep may stay unconfirmed before it is replaced with a higher fee (RBF).
+    #[arg(long)]
+    sweep_rbf_blocks: Option<u32>,
 }
 
 /// Flags of `petrel regtest` (with the global --datadir: chain database, `.cookie` and
@@ -211,6 +227,14 @@ fn main() -> anyhow::Result<ExitCode> {
             }),
         ),
         Command::Channels => call("channels", json!({})),
+        Command::Close {
+            channel_id,
+            force,
+            feerate,
+        } => call(
+            "close",
+            json!({ "channel_id": channel_id, "force": force, "feerate_per_kw": feerate }),
+        ),
         Command::Abandon { channel_id } => call("abandon", json!({ "channel_id": channel_id })),
         Command::History { channel_id } => call("history", json!({ "channel_id": channel_id })),
         Command::Stop => call("stop", json!({})),
@@ -254,6 +278,7 @@ fn run_node(datadir: PathBuf, args: NodeArgs) -> anyhow::Result<()> {
         max_pending_per_peer: args.max_pending_per_peer,
         max_pending_total: args.max_pending_total,
         reservation_timeout_secs: None,
+        sweep_rbf_blocks: args.sweep_rbf_blocks,
     };
     std::fs::create_dir_all(&datadir)?;
     let file = FileConfig::load(&datadir)?;

@@ -1,29 +1,37 @@
-//! BOLT 8 interop with LDK (an independent implementation) on loopback, both directions: Petrel
-//! dials an LDK `PeerManager`, and LDK dials a Petrel listener. In each, the handshake must
-//! complete, LDK's first message must decrypt to a well-formed BOLT 1 `init` (checked byte by
-//! byte), LDK must accept Petrel's hand-built `init` (it lists Petrel as a connected peer), and
-//! enough pings must be answered with pongs to take both directions through two key rotations.
-//! Dropping Petrel's side must make LDK forget the peer.
+//! Connection-layer interop with LDK (an independent implementation) on loopback, both
+//! directions (Petrel dials an LDK `PeerManager`; LDK dials a Petrel listener).
 //!
-//! Phase 1: `init`, `ping` and `pong` are built and parsed by hand here, because the BOLT 1
-//! codec (`wire`) is not part of the transport.
+//! Phase 1 (transport alone): the BOLT 8 handshake completes, LDK's first message decrypts to
+//! a well-formed BOLT 1 `init` (checked byte by byte), LDK accepts a hand-built `init`, and
+//! enough pings are answered to take both directions through two key rotations. Dropping
+//! Petrel's side makes LDK forget the peer.
+//!
+//! Phase 2 (Petrel's connection layer): `peer::connect` / `peer::accept` run the handshake and
+//! the `init` exchange with Petrel's real `our_init` (which LDK must accept) and
+//! `check_peer_init` (which LDK's `init` must pass); Petrel's pings get LDK's pongs (and a ping
+//! asking for 65,532 bytes gets none, as BOLT 1 says); LDK's own pings (its
+//! `timer_tick_occurred`) get Petrel's pongs, first from `PingGuard` on the bare stream, then
+//! from Petrel's real peer actor (`peer::run`); and a clean disconnect from either side is seen
+//! by the other: LDK forgets the peer, Petrel's actor reports `Disconnected`.
+
+#[path = "common/ldk/mod.rs"]
+mod ldk;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
+use bitcoin::constants::ChainHash;
 use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
 use bytes::{BufMut as _, BytesMut};
 use futures_util::{SinkExt as _, StreamExt as _};
-use lightning::ln::peer_handler::{
-    ErroringMessageHandler, IgnoringMessageHandler, MessageHandler, PeerManager,
-};
-use lightning::sign::{KeysManager, NodeSigner as _, Recipient};
-use lightning::util::logger::{Level, Logger, Record};
-use lightning_net_tokio::SocketDescriptor;
+use ldk::bare::BareLdk;
+use ldk::petrel_peer::PetrelPeer;
+use petrel::peer::{self, Connection, PeerEvent, PingAction, PingGuard, DEFAULT_CONNECT_TIMEOUT};
 use petrel::transport::{
     handshake_initiator, handshake_responder, FrameCodec, DEFAULT_HANDSHAKE_TIMEOUT,
 };
+use petrel::wire::features::bits;
+use petrel::wire::{Extension, Message, Ping};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
@@ -40,44 +48,6 @@ const PINGS: usize = 1_001;
 /// How long any one step may take before the test fails.
 const STEP_DEADLINE: Duration = Duration::from_secs(10);
 
-/// Prints LDK's warnings and errors, so that a refusal explains itself in the test output.
-struct StderrLogger;
-
-impl Logger for StderrLogger {
-    fn log(&self, record: Record) {
-        if record.level >= Level::Warn {
-            eprintln!("LDK {}: {}", record.level, record.args);
-        }
-    }
-}
-
-type LdkPeerManager = PeerManager<
-    SocketDescriptor,
-    Arc<ErroringMessageHandler>,
-    Arc<IgnoringMessageHandler>,
-    Arc<IgnoringMessageHandler>,
-    Arc<StderrLogger>,
-    Arc<IgnoringMessageHandler>,
-    Arc<KeysManager>,
-    Arc<IgnoringMessageHandler>,
->;
-
-/// A transport-only LDK node: no channels, no gossip, just the peer manager.
-fn ldk_node() -> (Arc<LdkPeerManager>, PublicKey) {
-    let keys = Arc::new(KeysManager::new(&[0x4c; 32], 1, 0, true));
-    let node_id = keys.get_node_id(Recipient::Node).expect("LDK node id");
-    let ignoring = Arc::new(IgnoringMessageHandler {});
-    let handlers = MessageHandler {
-        chan_handler: Arc::new(ErroringMessageHandler::new()),
-        route_handler: Arc::clone(&ignoring),
-        onion_message_handler: Arc::clone(&ignoring),
-        custom_message_handler: Arc::clone(&ignoring),
-        send_only_message_handler: Arc::clone(&ignoring),
-    };
-    let manager = PeerManager::new(handlers, 1, &[0x5d; 32], Arc::new(StderrLogger), keys);
-    (Arc::new(manager), node_id)
-}
-
 fn petrel_node() -> (SecretKey, PublicKey) {
     let secret = SecretKey::from_slice(&[0x77; 32]).expect("valid key");
     (
@@ -86,27 +56,14 @@ fn petrel_node() -> (SecretKey, PublicKey) {
     )
 }
 
-/// Polls `condition`, driving LDK's event processing, until it holds or the deadline passes.
-async fn wait_until(ldk: &LdkPeerManager, what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + STEP_DEADLINE;
-    loop {
-        ldk.process_events();
-        if condition() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
-
 /// The next message from LDK, while driving LDK's event processing.
-async fn receive<S>(framed: &mut Framed<S, FrameCodec>, ldk: &LdkPeerManager) -> BytesMut
+async fn receive<S>(framed: &mut Framed<S, FrameCodec>, ldk: &BareLdk) -> BytesMut
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let deadline = Instant::now() + STEP_DEADLINE;
     loop {
-        ldk.process_events();
+        ldk.peers.process_events();
         tokio::select! {
             next = framed.next() => {
                 return next.expect("LDK closed the connection").expect("frame decrypts");
@@ -220,7 +177,7 @@ fn ping(num_pong_bytes: u16, padding: u16) -> BytesMut {
 /// dropping the connection makes LDK forget Petrel.
 async fn exchange_after_handshake<S>(
     mut framed: Framed<S, FrameCodec>,
-    ldk: &LdkPeerManager,
+    ldk: &BareLdk,
     petrel_id: PublicKey,
     ldk_dialled: bool,
 ) where
@@ -234,8 +191,9 @@ async fn exchange_after_handshake<S>(
     );
 
     framed.send(&petrel_init()[..]).await.expect("send init");
-    wait_until(ldk, "LDK to accept Petrel's init", || {
-        ldk.peer_by_node_id(&petrel_id)
+    ldk.wait_until("LDK to accept Petrel's init", STEP_DEADLINE, || {
+        ldk.peers
+            .peer_by_node_id(&petrel_id)
             .is_some_and(|peer| peer.is_inbound_connection != ldk_dialled)
     })
     .await;
@@ -259,55 +217,283 @@ async fn exchange_after_handshake<S>(
     }
 
     drop(framed);
-    wait_until(ldk, "LDK to notice the disconnect", || {
-        ldk.list_peers().is_empty()
+    ldk.wait_until("LDK to notice the disconnect", STEP_DEADLINE, || {
+        ldk.peers.list_peers().is_empty()
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn petrel_dials_ldk() {
-    let (ldk, ldk_id) = ldk_node();
+    let ldk = BareLdk::new([0x4c; 32]);
     let (petrel_secret, petrel_id) = petrel_node();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-
-    let (dialled, accepted) = tokio::join!(TcpStream::connect(address), listener.accept());
-    let (accepted, _) = accepted.unwrap();
-    let accepted = accepted.into_std().unwrap();
-    // LDK drives its side on tasks of its own; the returned future only reports the end.
-    drop(lightning_net_tokio::setup_inbound(
-        Arc::clone(&ldk),
-        accepted,
-    ));
-
+    let address = ldk.listen_once().await;
     let (framed, remote) = handshake_initiator(
-        dialled.unwrap(),
+        TcpStream::connect(address).await.unwrap(),
         &petrel_secret,
-        &ldk_id,
+        &ldk.node_id,
         DEFAULT_HANDSHAKE_TIMEOUT,
     )
     .await
     .expect("handshake with LDK");
-    assert_eq!(remote, ldk_id);
+    assert_eq!(remote, ldk.node_id);
     exchange_after_handshake(framed, &ldk, petrel_id, false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ldk_dials_petrel() {
-    let (ldk, ldk_id) = ldk_node();
+    let ldk = BareLdk::new([0x4c; 32]);
     let (petrel_secret, petrel_id) = petrel_node();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address: SocketAddr = listener.local_addr().unwrap();
 
-    let dial = lightning_net_tokio::connect_outbound(Arc::clone(&ldk), petrel_id, address);
-    let (dialled, accepted) = tokio::join!(dial, listener.accept());
-    drop(dialled.expect("LDK connects"));
+    let ((), accepted) = tokio::join!(ldk.dial(petrel_id, address), listener.accept());
     let (stream, _) = accepted.unwrap();
 
     let (framed, remote) = handshake_responder(stream, &petrel_secret, DEFAULT_HANDSHAKE_TIMEOUT)
         .await
         .expect("handshake with LDK");
-    assert_eq!(remote, ldk_id, "the initiator proved LDK's node id");
+    assert_eq!(remote, ldk.node_id, "the initiator proved LDK's node id");
     exchange_after_handshake(framed, &ldk, petrel_id, true).await;
+}
+
+// --- Phase 2: Petrel's connection layer ------------------------------------------------------
+
+/// Who opens the TCP connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dialler {
+    Petrel,
+    Ldk,
+}
+
+/// Who closes it at the end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Closer {
+    Petrel,
+    Ldk,
+}
+
+/// Connects Petrel and LDK with Petrel's `peer::connect` or `peer::accept`: the handshake and
+/// the `init` exchange, both checked.
+async fn connect(ldk: &BareLdk, petrel: &PetrelPeer, dialler: Dialler) -> Connection {
+    let connection = match dialler {
+        Dialler::Petrel => {
+            let address = ldk.listen_once().await;
+            peer::connect(
+                address,
+                &ldk.node_id,
+                &petrel.secret,
+                ChainHash::REGTEST,
+                DEFAULT_CONNECT_TIMEOUT,
+            )
+            .await
+            .expect("peer::connect to LDK")
+        }
+        Dialler::Ldk => {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            let ((), accepted) = tokio::join!(
+                ldk.dial(petrel.node_id, address),
+                peer::accept(
+                    &listener,
+                    &petrel.secret,
+                    ChainHash::REGTEST,
+                    DEFAULT_CONNECT_TIMEOUT
+                )
+            );
+            accepted.expect("peer::accept from LDK")
+        }
+    };
+    assert_eq!(
+        connection.node_id, ldk.node_id,
+        "the handshake proved LDK's id"
+    );
+    assert_eq!(connection.outbound, dialler == Dialler::Petrel);
+    // LDK's `init` passed `check_peer_init`; it offers what Petrel relies on.
+    for bit in [
+        bits::DATA_LOSS_PROTECT,
+        bits::VAR_ONION_OPTIN,
+        bits::STATIC_REMOTEKEY,
+        bits::PAYMENT_SECRET,
+        bits::CHANNEL_TYPE,
+    ] {
+        assert!(
+            connection.init.features.supports(bit),
+            "LDK's init lacks feature {bit}: {:?}",
+            connection.init.features
+        );
+    }
+
+    // LDK accepted Petrel's `our_init` and read the features Petrel offers.
+    ldk.wait_until("LDK to accept Petrel's init", STEP_DEADLINE, || {
+        ldk.peers
+            .peer_by_node_id(&petrel.node_id)
+            .is_some_and(|p| p.is_inbound_connection == (dialler == Dialler::Petrel))
+    })
+    .await;
+    let seen = ldk.peers.peer_by_node_id(&petrel.node_id).unwrap();
+    let features = seen.init_features;
+    assert!(features.supports_data_loss_protect());
+    assert!(features.supports_variable_length_onion());
+    assert!(features.supports_static_remote_key());
+    assert!(features.supports_payment_secret());
+    assert!(features.supports_shutdown_anysegwit());
+    assert!(features.supports_channel_type());
+    assert!(!features.requires_unknown_bits(), "{features:?}");
+    connection
+}
+
+/// The next message Petrel reads on the bare stream.
+async fn next_message(connection: &mut Connection) -> Message {
+    tokio::time::timeout(STEP_DEADLINE, connection.framed.next())
+        .await
+        .expect("timed out waiting for a message from LDK")
+        .expect("LDK closed the connection")
+        .expect("message decodes")
+}
+
+fn ping_message(num_pong_bytes: u16, padding: usize) -> Message {
+    Message::Ping(Ping {
+        num_pong_bytes,
+        ignored: vec![0; padding],
+        tlvs: Extension::default(),
+    })
+}
+
+/// Petrel pings on the framed stream and LDK pongs with the length asked. A ping asking for
+/// 65,532 bytes or more gets no answer (BOLT 1 "MUST ignore the ping"): the pong after it
+/// answers the next ping.
+async fn petrel_pings_ldk(connection: &mut Connection) {
+    for (asked, padding) in [(0, 0), (1, 7), (100, 0), (1_000, 2_000)] {
+        connection
+            .framed
+            .send(ping_message(asked, padding))
+            .await
+            .expect("send ping");
+        let Message::Pong(pong) = next_message(connection).await else {
+            panic!("LDK answered a ping with something other than pong");
+        };
+        assert_eq!(pong.ignored.len(), usize::from(asked));
+        assert!(pong.ignored.iter().all(|b| *b == 0), "BOLT 1: zeros");
+    }
+    connection
+        .framed
+        .send(ping_message(65_532, 0))
+        .await
+        .expect("send ping");
+    connection
+        .framed
+        .send(ping_message(5, 0))
+        .await
+        .expect("send ping");
+    let Message::Pong(pong) = next_message(connection).await else {
+        panic!("LDK answered a ping with something other than pong");
+    };
+    assert_eq!(pong.ignored.len(), 5, "LDK answered the 65,532-byte ping");
+}
+
+/// LDK pings on its timer tick; Petrel answers through `PingGuard` on the bare stream, and
+/// LDK reads each pong.
+async fn ldk_pings_petrel_bare(ldk: &BareLdk, connection: &mut Connection) {
+    let mut guard = PingGuard::default();
+    for tick in 0..3u64 {
+        let before = ldk.logger.pongs_received();
+        ldk.peers.timer_tick_occurred();
+        let Message::Ping(ping) = next_message(connection).await else {
+            panic!("LDK's timer tick sent something other than ping");
+        };
+        let PingAction::Reply(pong) = guard.on_ping(&ping, tick) else {
+            panic!("PingGuard did not answer LDK's ping {ping:?}");
+        };
+        connection.framed.send(pong).await.expect("send pong");
+        ldk.wait_until("LDK to read Petrel's pong", STEP_DEADLINE, || {
+            ldk.logger.pongs_received() == before + 1
+        })
+        .await;
+    }
+}
+
+/// The same through Petrel's peer actor: several of LDK's pings, each answered, and LDK keeps
+/// the connection (a tick that finds the last ping unanswered disconnects the peer).
+async fn ldk_pings_petrel_actor(ldk: &BareLdk, petrel: &PetrelPeer) {
+    for _ in 0..5 {
+        let before = ldk.logger.pongs_received();
+        ldk.peers.timer_tick_occurred();
+        ldk.wait_until("LDK to read the actor's pong", STEP_DEADLINE, || {
+            ldk.logger.pongs_received() == before + 1
+        })
+        .await;
+        assert!(
+            ldk.peers.peer_by_node_id(&petrel.node_id).is_some(),
+            "LDK dropped Petrel after a ping"
+        );
+    }
+}
+
+/// The whole session: connect, ping both ways on the bare stream, hand the connection to the
+/// peer actor, let LDK ping it, then hang up from `closer`'s side and check the other side
+/// notices.
+async fn session(dialler: Dialler, closer: Closer) {
+    let ldk = BareLdk::new([0x4c; 32]);
+    let mut petrel = PetrelPeer::new([0x21; 32]);
+    let mut connection = connect(&ldk, &petrel, dialler).await;
+    petrel_pings_ldk(&mut connection).await;
+    ldk_pings_petrel_bare(&ldk, &mut connection).await;
+
+    let handle = petrel.run(connection, 7);
+    ldk_pings_petrel_actor(&ldk, &petrel).await;
+
+    let expected_reason = match closer {
+        Closer::Petrel => {
+            handle.disconnect().await;
+            "disconnect requested"
+        }
+        Closer::Ldk => {
+            ldk.peers.disconnect_by_node_id(petrel.node_id);
+            "peer closed the connection"
+        }
+    };
+    let event = tokio::time::timeout(STEP_DEADLINE, petrel.events.recv())
+        .await
+        .expect("timed out waiting for the actor to stop")
+        .expect("the actor reports");
+    let PeerEvent::Disconnected {
+        node_id,
+        conn_id,
+        reason,
+    } = event
+    else {
+        panic!("expected Disconnected first, got {event:?}");
+    };
+    assert_eq!((node_id, conn_id), (ldk.node_id, 7));
+    assert_eq!(reason, expected_reason);
+    ldk.wait_until("LDK to forget Petrel", STEP_DEADLINE, || {
+        ldk.peers.peer_by_node_id(&petrel.node_id).is_none()
+    })
+    .await;
+    // The actor drops its mailbox as it returns, just after reporting.
+    ldk.wait_until("the actor to stop", STEP_DEADLINE, || {
+        !handle.is_connected()
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn petrel_connects_to_ldk_and_hangs_up() {
+    session(Dialler::Petrel, Closer::Petrel).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn petrel_connects_to_ldk_and_ldk_hangs_up() {
+    session(Dialler::Petrel, Closer::Ldk).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ldk_connects_to_petrel_and_hangs_up() {
+    session(Dialler::Ldk, Closer::Ldk).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ldk_connects_to_petrel_and_petrel_hangs_up() {
+    session(Dialler::Ldk, Closer::Petrel).await;
 }

@@ -1163,7 +1163,7 @@ pub fn generate(spec: &Spec, test_streams: &[String]) -> Result<String, String> 
         )
         .unwrap();
     }
-    writeln!(out, "    /// A message of an odd type we do not know (BOLT 1: \"MUST ignore\").\n    Unknown(UnknownMessage),\n}}\n").unwrap();
+    writeln!(out, "    /// A message we do not decode: an odd type we do not know (BOLT 1: \"MUST ignore\"), or a\n    /// BOLT 7 gossip message ([`GOSSIP_MESSAGE_TYPES`]).\n    Unknown(UnknownMessage),\n}}\n").unwrap();
 
     writeln!(
         out,

@@ -6,11 +6,13 @@
 //! [`ChannelStatus`]); the peer actor and the chain watcher build transactions from them
 //! with the functions of [`commitments`]. Pure: no IO, every key and height is an argument.
 
+pub mod close;
 pub mod commitments;
 pub mod establish;
 mod params;
 mod state;
 
+pub use close::{CloseError, CloseState, CloseStep, ForceClose};
 pub use commitments::Balances;
 pub use params::{ChannelParams, PartyParams, Role};
 pub use state::{ChannelStatus, CommitmentState, FundingConfirmation, FundingState};

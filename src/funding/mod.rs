@@ -38,6 +38,7 @@
 //! | requirement (message) | error | test |
 //! |---|---|---|
 //! | `chain_hash` unknown (open) | [`FundingError::UnknownChain`] | `open_rejects_unknown_chain` |
+//! | `announce_channel` set, while we cannot send BOLT 7 `announcement_signatures` (open) | [`FundingError::AnnounceChannelUnsupported`] | `open_rejects_announce_channel_but_ignores_undefined_flags` |
 //! | `funding_satoshis` too small, MAY (open) | [`FundingError::FundingTooSmall`] | `open_rejects_small_funding` |
 //! | `funding_satoshis` ≥ 2^24 without large channels (open) | [`FundingError::FundingTooLarge`] | `open_rejects_large_funding` |
 //! | `push_msat` > `funding_satoshis` × 1000 (open) | [`FundingError::PushExceedsFunding`] | `open_rejects_push_above_funding` |
@@ -230,6 +231,10 @@ pub enum FundingError {
     /// An upfront `shutdown_scriptpubkey` that is not a valid `shutdown` form.
     #[error("invalid upfront shutdown script {0:02x?}")]
     InvalidShutdownScript(Vec<u8>),
+    /// `open_channel` with `announce_channel` set: BOLT 7 would oblige us to send
+    /// `announcement_signatures`, which Petrel cannot sign yet.
+    #[error("announce_channel is set, but this node does not announce channels yet")]
+    AnnounceChannelUnsupported,
     /// A commitment signature that does not verify (or is high-S).
     #[error("the commitment signature does not verify")]
     BadSignature,

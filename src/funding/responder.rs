@@ -57,6 +57,9 @@ pub struct AwaitingFundingCreated {
     remote_first_point: PublicKey,
 }
 
+/// `announce_channel`, the one defined bit of `channel_flags` (BOLT 2 `open_channel`).
+const ANNOUNCE_CHANNEL: u8 = 1;
+
 /// The fee the funder pays on commitment #0 (no HTLCs: 724 weight, BOLT 3 "Fee Calculation").
 fn initial_fee(feerate: FeeratePerKw) -> Amount {
     feerate.fee_for_weight(crate::tx::weight::commitment_weight(0))
@@ -74,6 +77,13 @@ pub fn process_single_contribution<C: Signing>(
 ) -> Result<(AwaitingFundingCreated, AcceptChannel), FundingError> {
     if msg.chain_hash != request.chain_hash {
         return Err(FundingError::UnknownChain(msg.chain_hash));
+    }
+    // BOLT 7: for a channel opened with `announce_channel` set, each side "MUST send the
+    // `announcement_signatures` message" once it is six blocks deep. Petrel does not sign
+    // channel announcements yet, so accepting such a channel would break that rule. Other
+    // bits of `channel_flags` are undefined and ignored (BOLT 2).
+    if msg.channel_flags & ANNOUNCE_CHANNEL != 0 {
+        return Err(FundingError::AnnounceChannelUnsupported);
     }
     let funding = msg.funding_satoshis;
     if funding > MAX_FUNDING {

@@ -239,6 +239,20 @@ fn open_rejects_unknown_chain() {
 }
 
 #[test]
+fn open_rejects_announce_channel_but_ignores_undefined_flags() {
+    assert_eq!(
+        open_with(|m| m.channel_flags = 1),
+        Err(FundingError::AnnounceChannelUnsupported)
+    );
+    assert_eq!(
+        open_with(|m| m.channel_flags = 0xff),
+        Err(FundingError::AnnounceChannelUnsupported)
+    );
+    // BOLT 2: "ignore undefined bits in channel_flags".
+    assert_eq!(open_with(|m| m.channel_flags = 0xfe), Ok(()));
+}
+
+#[test]
 fn open_rejects_small_funding() {
     assert!(matches!(
         open_with(|m| {

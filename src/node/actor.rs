@@ -48,6 +48,8 @@ pub(crate) enum NodeCmd {
 pub(crate) struct PeerEntry {
     pub(crate) handle: PeerHandle,
     pub(crate) address: SocketAddr,
+    /// Whether the peer negotiated `option_shutdown_anysegwit`.
+    pub(crate) anysegwit: bool,
     /// Channels for which both `channel_reestablish` messages went by on this connection
     /// (or that were funded on it): only these may carry other channel messages.
     pub(crate) reestablished: HashSet<ChannelId>,
@@ -73,6 +75,8 @@ pub(crate) struct NodeActor<S> {
     pub(crate) conf_tx: mpsc::Sender<(ChannelId, ConfEvent)>,
     /// Peers we dial again when the connection drops (we have channels and an address).
     pub(crate) redial: HashMap<PublicKey, SocketAddr>,
+    /// The chain watcher.
+    pub(crate) watch: crate::watch::WatchHandle,
 }
 
 pub(crate) fn unix_now() -> u64 {
@@ -87,6 +91,8 @@ pub(crate) struct Inboxes {
     pub(crate) peer_events: mpsc::Receiver<PeerEvent>,
     pub(crate) confs: mpsc::Receiver<(ChannelId, ConfEvent)>,
     pub(crate) blocks: Subscription<BlockEvent>,
+    /// Channels the chain watcher changed (reload them).
+    pub(crate) changed: mpsc::Receiver<ChannelId>,
 }
 
 impl<S: ChainSource + Clone> NodeActor<S> {
@@ -99,6 +105,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
                 Some(cmd) = inboxes.cmds.recv() => self.on_cmd(cmd).await,
                 Some(event) = inboxes.peer_events.recv() => self.on_peer_event(event).await,
                 Some((id, event)) = inboxes.confs.recv() => self.on_conf(id, event).await,
+                Some(id) = inboxes.changed.recv() => self.reload(&id).await,
                 event = inboxes.blocks.recv() => {
                     if let Some(event) = event {
                         self.on_block(event).await;
@@ -184,7 +191,8 @@ impl<S: ChainSource + Clone> NodeActor<S> {
     }
 
     fn schedule_redial(&self, node_id: PublicKey, delay: Duration) {
-        if self.peers.contains_key(&node_id) {
+        // Only peers we still share a live channel with are worth chasing.
+        if self.peers.contains_key(&node_id) || !self.has_live_channels(&node_id) {
             return;
         }
         if let Some(address) = self.redial.get(&node_id) {
@@ -203,6 +211,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
         let conn_id = self.next_conn_id;
         let (handle, rx) = PeerHandle::new(node_id, conn_id);
         let address = conn.address;
+        let anysegwit = conn.init.anysegwit();
         if conn.outbound {
             self.redial.insert(node_id, address);
             let record = PeerRecord {
@@ -223,6 +232,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             PeerEntry {
                 handle: handle.clone(),
                 address,
+                anysegwit,
                 reestablished: HashSet::new(),
             },
         );
@@ -328,5 +338,9 @@ impl<S: ChainSource + Clone> NodeActor<S> {
 
     pub(crate) fn chain(&self) -> &S {
         &self.ctx.chain
+    }
+
+    pub(crate) fn ctx_watch(&self) -> crate::watch::WatchHandle {
+        self.watch.clone()
     }
 }

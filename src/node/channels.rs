@@ -49,9 +49,16 @@ impl<S: ChainSource + Clone> NodeActor<S> {
                     }
                 }
             }
+            let live = matches!(
+                channel.status,
+                ChannelStatus::Pending | ChannelStatus::Ready | ChannelStatus::Closing
+            );
             self.channels.insert(id, channel);
             if pending {
                 self.watch_funding(id).await;
+            }
+            if live {
+                self.watch.watch(id).await;
             }
         }
         for peer in peers {
@@ -124,6 +131,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
         }
         tracing::info!(channel = %id, peer = %node_id, "channel funded");
         self.watch_funding(id).await;
+        self.watch.watch(id).await;
     }
 
     /// Executes a step: persist, then send (if the channel's peer is connected and
@@ -308,6 +316,9 @@ impl<S: ChainSource + Clone> NodeActor<S> {
                             entry.reestablished.insert(id);
                         }
                         self.execute(id, step).await;
+                        if let Some(channel) = self.channels.get(&id).cloned() {
+                            self.resume_close(&channel).await;
+                        }
                     }
                     Err(e) => {
                         tracing::error!(channel = %id, "channel_reestablish: {e}");
@@ -331,10 +342,15 @@ impl<S: ChainSource + Clone> NodeActor<S> {
                 self.execute(id, step).await;
             }
             Message::Error(e) => {
-                // Failing the channel (broadcasting our commitment) belongs to the chain
-                // watcher; record it.
-                tracing::warn!(channel = %id, "peer error: {}", crate::peer::printable(&e.data));
+                let text = crate::peer::printable(&e.data);
+                tracing::warn!(channel = %id, "peer error: {text}");
+                self.on_peer_error(&channel, &text).await;
             }
+            Message::Shutdown(m) => {
+                let anysegwit = self.peers.get(&node_id).is_some_and(|p| p.anysegwit);
+                self.on_shutdown(&channel, &m, anysegwit).await;
+            }
+            Message::ClosingSigned(m) => self.on_closing_signed(&channel, &m).await,
             other => {
                 let text = format!("{} is not supported yet", other.name());
                 let _ = handle

@@ -76,6 +76,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             "open" => return self.open(&params, reply),
             "channels" => Ok(self.channels_json()),
             "abandon" => self.abandon(&params).await,
+            "close" => self.rpc_close(&params).await,
             "history" => self.history(&params).await,
             "stop" => {
                 self.stop.cancel();
@@ -221,6 +222,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             "funding_outpoint": c.params.funding_outpoint.to_string(),
             "confirmations": confirmations,
             "short_channel_id": c.funding.confirmed.map(|conf| conf.short_channel_id.to_string()),
+            "close": close_json(c),
         })
     }
 
@@ -276,4 +278,37 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             .map_err(failed)?;
         serde_json::to_value(events).map_err(failed)
     }
+}
+
+/// How a closing or closed channel ended and where its funds went.
+fn close_json(c: &StoredChannel) -> Value {
+    let watch = c.watch.as_ref();
+    let spend = watch.and_then(|w| w.spend.as_ref());
+    if spend.is_none() && c.close.local_script.is_none() && c.close.remote_script.is_none() {
+        return Value::Null;
+    }
+    let sweeps: Vec<Value> = watch
+        .map(|w| {
+            w.sweeps
+                .iter()
+                .filter(|s| s.replaced_by.is_none())
+                .map(|s| {
+                    json!({
+                        "kind": s.kind.as_str(),
+                        "txid": s.txid().to_string(),
+                        "amount_sat": (s.amount - s.fee).to_sat(),
+                        "fee_sat": s.fee.to_sat(),
+                        "confirmed_at": s.confirmed_at,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({
+        "how": spend.map(|s| s.kind.as_str()),
+        "closing_txid": spend.map(|s| s.txid.to_string()),
+        "closing_height": spend.and_then(|s| s.confirmed.map(|(h, _)| h)),
+        "sweeps": sweeps,
+        "attention": watch.and_then(|w| w.attention.clone()),
+    })
 }

@@ -35,6 +35,8 @@ pub struct FileConfig {
     pub max_pending_total: Option<usize>,
     /// Seconds a reservation may stay unfinished.
     pub reservation_timeout_secs: Option<u64>,
+    /// Blocks a sweep may stay unconfirmed before it is replaced with a higher fee.
+    pub sweep_rbf_blocks: Option<u32>,
 }
 
 impl FileConfig {
@@ -70,6 +72,7 @@ impl FileConfig {
             reservation_timeout_secs: flags
                 .reservation_timeout_secs
                 .or(self.reservation_timeout_secs),
+            sweep_rbf_blocks: flags.sweep_rbf_blocks.or(self.sweep_rbf_blocks),
         }
     }
 }
@@ -123,6 +126,8 @@ pub struct NodeConfig {
     pub reservation_limits: ReservationLimits,
     /// Node-wide pending reservation limit.
     pub max_pending_total: usize,
+    /// The chain watcher's tunables.
+    pub watch: crate::watch::WatchConfig,
 }
 
 fn parse_addr(
@@ -184,6 +189,12 @@ impl NodeConfig {
                     .unwrap_or(defaults.timeout_secs),
             },
             max_pending_total: settings.max_pending_total.unwrap_or(200),
+            watch: crate::watch::WatchConfig {
+                rbf_after_blocks: settings
+                    .sweep_rbf_blocks
+                    .unwrap_or(crate::watch::WatchConfig::default().rbf_after_blocks),
+                ..crate::watch::WatchConfig::default()
+            },
         })
     }
 }

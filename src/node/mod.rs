@@ -9,6 +9,7 @@
 
 mod actor;
 mod channels;
+mod closing;
 mod commands;
 pub mod config;
 pub mod seed;
@@ -225,6 +226,22 @@ pub async fn run(config: NodeConfig, stop: CancellationToken) -> Result<(), Node
     .map_err(io("writing node.json"))?;
     tracing::info!(%node_id, %listen, rpc = %rpc_server.local_addr, "node started");
 
+    let (changed_tx, changed_rx) = mpsc::channel(1024);
+    let (watcher, watch_handle, watch_inboxes) = crate::watch::WatchActor::new(
+        store.clone(),
+        notifier_handle.clone(),
+        chain.clone(),
+        wallet_handle.clone(),
+        Arc::clone(&seed),
+        config.network,
+        config.watch,
+        changed_tx,
+        tasks.clone(),
+        stop.clone(),
+    )
+    .await?;
+    tasks.spawn(watcher.run(watch_inboxes));
+
     let actor = NodeActor {
         config,
         node_id,
@@ -241,15 +258,17 @@ pub async fn run(config: NodeConfig, stop: CancellationToken) -> Result<(), Node
         cmd_tx,
         conf_tx,
         redial: HashMap::new(),
+        watch: watch_handle,
     };
-    actor
-        .run(Inboxes {
-            cmds: cmd_rx,
-            peer_events: peer_rx,
-            confs: conf_rx,
-            blocks: node_blocks,
-        })
-        .await;
+    // Boxed: the actor's future is large (it holds the whole node state across awaits).
+    Box::pin(actor.run(Inboxes {
+        cmds: cmd_rx,
+        peer_events: peer_rx,
+        confs: conf_rx,
+        blocks: node_blocks,
+        changed: changed_rx,
+    }))
+    .await;
 
     stop.cancel();
     tasks.close();

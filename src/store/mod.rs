@@ -30,12 +30,13 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 pub use events::{Event, EventKind};
 
-use crate::channel::{ChannelParams, ChannelStatus, CommitmentState, FundingState};
+use crate::channel::{ChannelParams, ChannelStatus, CloseState, CommitmentState, FundingState};
 use crate::units::Msat;
+use crate::watch::WatchState;
 use crate::wire::ChannelId;
 use tables::{
-    COMMITMENT, COUNTERS, EVENTS, FUNDING, META, NEXT_CHANNEL_INDEX, PARAMS, PEERS, REVOCATIONS,
-    SEED_REF, STATUS,
+    CLOSE, COMMITMENT, COUNTERS, EVENTS, FUNDING, META, NEXT_CHANNEL_INDEX, PARAMS, PEERS,
+    REVOCATIONS, SEED_REF, STATUS, WATCH,
 };
 
 /// A storage failure. Any of them is fatal for the operation that hit it: nothing that
@@ -99,6 +100,10 @@ pub enum Op {
     Revocations(ChannelId, Vec<u8>),
     /// The counters column.
     Counters(ChannelId, Counters),
+    /// The mutual-close column.
+    Close(ChannelId, Box<CloseState>),
+    /// The chain watcher's column.
+    Watch(ChannelId, Box<WatchState>),
     /// An event appended to the channel's log.
     Event(ChannelId, Event),
     /// A peer's address.
@@ -146,6 +151,10 @@ pub struct StoredChannel {
     pub counters: Counters,
     /// The peer's revealed secrets, encoded.
     pub revocations: Option<Vec<u8>>,
+    /// The mutual-close negotiation (default: none started).
+    pub close: CloseState,
+    /// The chain watcher's progress, once it has seen anything.
+    pub watch: Option<WatchState>,
 }
 
 /// The node's database. Cheap to clone (one shared redb handle, which serializes writers
@@ -205,6 +214,8 @@ impl Store {
                 STATUS,
                 REVOCATIONS,
                 COUNTERS,
+                CLOSE,
+                WATCH,
                 EVENTS,
                 PEERS,
             ] {
@@ -244,6 +255,8 @@ impl Store {
                     Op::Status(id, v) => put(&txn, STATUS, id, &encode(v))?,
                     Op::Revocations(id, v) => put(&txn, REVOCATIONS, id, v)?,
                     Op::Counters(id, v) => put(&txn, COUNTERS, id, &encode(v))?,
+                    Op::Close(id, v) => put(&txn, CLOSE, id, &encode(v.as_ref()))?,
+                    Op::Watch(id, v) => put(&txn, WATCH, id, &encode(v.as_ref()))?,
                     Op::Event(id, event) => {
                         let mut table = txn.open_table(EVENTS).map_err(StoreError::redb)?;
                         // The next sequence number is one past the channel's last event.
@@ -352,6 +365,14 @@ impl Store {
                 None => Counters::default(),
             },
             revocations: get(REVOCATIONS)?,
+            close: match get(CLOSE)? {
+                Some(bytes) => decode("close", key, &bytes)?,
+                None => CloseState::default(),
+            },
+            watch: match get(WATCH)? {
+                Some(bytes) => Some(decode("watch", key, &bytes)?),
+                None => None,
+            },
         }))
     }
 

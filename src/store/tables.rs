@@ -20,6 +20,10 @@ pub(crate) const REVOCATIONS: TableDefinition<&[u8], &[u8]> =
     TableDefinition::new("channel_revocations");
 /// Statistics: totals sent and received, number of updates.
 pub(crate) const COUNTERS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("channel_counters");
+/// The mutual-close negotiation and force-close record ([`crate::channel::CloseState`]).
+pub(crate) const CLOSE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("channel_close");
+/// The chain watcher's progress ([`crate::watch::WatchState`]): the funding spend and sweeps.
+pub(crate) const WATCH: TableDefinition<&[u8], &[u8]> = TableDefinition::new("channel_watch");
 /// The event log: key = `channel_id ++ sequence (u64 big-endian)`, append-only.
 pub(crate) const EVENTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("channel_events");
 /// Peers: key = 33-byte node id, value = their last known address.

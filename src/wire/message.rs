@@ -66,19 +66,36 @@ pub trait WireMessage: Sized {
     fn into_message(self) -> Message;
 }
 
-/// A message of a type we do not know, kept whole.
+/// A message of a type we do not decode, kept whole: an unknown odd type, or one of the BOLT 7
+/// gossip messages ([`GOSSIP_MESSAGE_TYPES`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownMessage {
-    /// Its type (odd, or decoding would have failed).
+    /// Its type (odd, or a BOLT 7 type: any other even type fails to decode).
     pub type_num: u16,
     /// Everything after the type.
     pub payload: Vec<u8>,
 }
 
+/// The message types BOLT 7 defines: `channel_announcement` (256), `node_announcement` (257),
+/// `channel_update` (258), `announcement_signatures` (259), `query_short_channel_ids` (261),
+/// `reply_short_channel_ids_end` (262), `query_channel_range` (263), `reply_channel_range`
+/// (264) and `gossip_timestamp_filter` (265).
+///
+/// Petrel takes no part in gossip yet, but these types are not *unknown*: BOLT 7 lets a node
+/// send `channel_update` for an unannounced channel to its channel peer ("MAY create a
+/// `channel_update` to communicate the channel parameters to the channel peer"; LDK does,
+/// right after `channel_ready`), and `channel_update` is even. BOLT 1's "MUST close the
+/// connection" is for even types the receiver does not know; applying it to BOLT 7 messages
+/// would drop every peer that gossips. They decode to [`Message::Unknown`], kept whole, and
+/// the reader ignores them (BOLT 7 asks nothing of a receiver that does not track the
+/// network beyond "SHOULD accept `channel_update`s for its own channels").
+pub const GOSSIP_MESSAGE_TYPES: [u16; 9] = [256, 257, 258, 259, 261, 262, 263, 264, 265];
+
 impl Message {
-    /// Decodes a whole message: 2-byte type, then payload. Unknown odd types decode to
-    /// [`Message::Unknown`] (the reader of the stream ignores them); unknown even types are an
-    /// error (BOLT 1: "MUST close the connection").
+    /// Decodes a whole message: 2-byte type, then payload. Unknown odd types and the BOLT 7
+    /// gossip types ([`GOSSIP_MESSAGE_TYPES`]) decode to [`Message::Unknown`] (the reader of
+    /// the stream ignores them); other unknown even types are an error (BOLT 1: "MUST close
+    /// the connection").
     pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
         let Some((type_bytes, payload)) = bytes.split_first_chunk::<2>() else {
             return Err(DecodeError::new(
@@ -87,7 +104,14 @@ impl Message {
                 DecodeReason::MissingType,
             ));
         };
-        Message::decode_typed(u16::from_be_bytes(*type_bytes), payload)
+        let type_num = u16::from_be_bytes(*type_bytes);
+        if GOSSIP_MESSAGE_TYPES.contains(&type_num) {
+            return Ok(Message::Unknown(UnknownMessage {
+                type_num,
+                payload: payload.to_vec(),
+            }));
+        }
+        Message::decode_typed(type_num, payload)
     }
 
     /// Writes the whole message (type, then payload).

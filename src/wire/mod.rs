@@ -8,8 +8,9 @@
 //! - [`Message::decode`] takes the plaintext of one BOLT 8 frame (2-byte type + payload) and
 //!   never panics, never allocates more than its input can back, and names the message, the
 //!   field and the reason of every failure ([`DecodeError`]).
-//! - Unknown odd message types decode to [`Message::Unknown`] (callers ignore them); unknown
-//!   even types are an error. Unknown odd TLV records are kept so messages re-encode byte for
+//! - Unknown odd message types, and the BOLT 7 gossip types Petrel does not decode yet
+//!   ([`GOSSIP_MESSAGE_TYPES`]), decode to [`Message::Unknown`] (callers ignore them); other
+//!   unknown even types are an error. Unknown odd TLV records are kept so messages re-encode byte for
 //!   byte; unknown even ones are an error (BOLT 1 "it's ok to be odd").
 //! - [`Message::encode`] writes what decodes back to an equal value; lengths are derived from
 //!   the data and an overflow is an [`EncodeError`], never a silent truncation.

@@ -66,6 +66,38 @@ fn unknown_message_types_follow_it_is_ok_to_be_odd() {
 }
 
 #[test]
+fn bolt7_gossip_types_are_known_and_kept_whole() {
+    // A `channel_update` (258, even) as a peer sends it for a private channel: BOLT 7 lets it,
+    // so it must not close the connection the way an unknown even type does.
+    let mut channel_update = vec![0x01, 0x02];
+    channel_update.extend_from_slice(&[0x33; 64]); // signature
+    channel_update.extend_from_slice(&[0x06; 32]); // chain_hash
+    channel_update.extend_from_slice(&[0, 0, 0x67, 0, 0, 0x01, 0, 0]); // short_channel_id
+    channel_update.extend_from_slice(&[0x65, 0, 0, 0, 0x03, 0x01, 0, 0x48]);
+    channel_update.extend_from_slice(&[0; 8 + 4 + 4 + 8]);
+    let msg = Message::decode(&channel_update).unwrap();
+    let Message::Unknown(unknown) = &msg else {
+        panic!("channel_update decoded to {msg:?}");
+    };
+    assert_eq!(unknown.type_num, 258);
+    assert_eq!(msg.encode_to_vec().unwrap(), channel_update);
+    for type_num in GOSSIP_MESSAGE_TYPES {
+        let bytes = type_num.to_be_bytes();
+        assert!(
+            matches!(Message::decode(&bytes), Ok(Message::Unknown(m)) if m.type_num == type_num),
+            "type {type_num}"
+        );
+    }
+    // Even types BOLT 7 does not define, in the routing range and past it, still close.
+    for type_num in [260u16, 266, 510] {
+        assert_eq!(
+            Message::decode(&type_num.to_be_bytes()).unwrap_err().reason,
+            DecodeReason::UnknownEvenMessage(type_num)
+        );
+    }
+}
+
+#[test]
 fn every_bolt_message_type_is_generated() {
     let names: Vec<&str> = MESSAGE_TYPES.iter().map(|(_, n)| *n).collect();
     for required in [

@@ -1,0 +1,289 @@
+//! The node's part in closing channels: the `close` verb, `shutdown` / `closing_signed` from
+//! the peer, force closes (asked for, or forced by the peer's `error`), and retransmitting
+//! `shutdown` after a reconnection. Decisions come from [`crate::channel::close`].
+#![allow(clippy::disallowed_methods)] // actor code
+
+use bitcoin::ScriptBuf;
+use serde_json::{json, Value};
+
+use super::actor::{unix_now, NodeActor};
+use crate::chain::ChainSource;
+use crate::channel::close::{self, CloseStep};
+use crate::channel::establish::When;
+use crate::channel::ChannelStatus;
+use crate::rpc::{opt_param, param, RpcError};
+use crate::store::{Batch, Event, EventKind, Op, StoredChannel};
+use crate::units::FeeratePerKw;
+use crate::wire::{ChannelId, ClosingSigned, Shutdown};
+
+impl<S: ChainSource + Clone> NodeActor<S> {
+    fn when(&self) -> When {
+        When {
+            time: unix_now(),
+            height: self.tip,
+        }
+    }
+
+    /// Persist, then send, then broadcast.
+    pub(crate) async fn execute_close(
+        &mut self,
+        channel: &StoredChannel,
+        step: CloseStep,
+    ) -> Result<(), String> {
+        let id = channel.params.channel_id;
+        self.persist(step.batch).await.map_err(|e| e.to_string())?;
+        self.reload(&id).await;
+        if let Some(handle) = self.handle_of(&channel.params.peer) {
+            for msg in step.send {
+                if handle.send(msg).await.is_err() {
+                    break;
+                }
+            }
+        }
+        if let Some(tx) = step.broadcast {
+            let txid = tx.compute_txid();
+            match self.chain().broadcast(&tx).await {
+                Ok(_) => tracing::info!(channel = %id, %txid, "broadcast"),
+                Err(e) => {
+                    tracing::warn!(channel = %id, %txid, "broadcast failed (the watcher rebroadcasts): {e}");
+                }
+            }
+        }
+        self.ctx_watch().watch(id).await;
+        Ok(())
+    }
+
+    /// A script of our wallet for a closing output.
+    async fn closing_script(&self) -> Result<ScriptBuf, String> {
+        self.wallet()
+            .new_address()
+            .await
+            .map(|a| a.script_pubkey())
+            .map_err(|e| e.to_string())
+    }
+
+    /// The closing feerate: the user's, or the backend's estimate, or 2,500 sat/kw.
+    async fn closing_feerate(&self, asked: Option<u32>) -> FeeratePerKw {
+        if let Some(rate) = asked {
+            return FeeratePerKw(rate);
+        }
+        match self.chain().estimate_fee(6).await {
+            Ok(Some(rate)) => {
+                FeeratePerKw(u32::try_from(rate.to_sat_per_kwu()).unwrap_or(u32::MAX))
+            }
+            _ => FeeratePerKw(2_500),
+        }
+    }
+
+    /// `close CHANNEL_ID [force] [feerate_per_kw]`.
+    pub(crate) async fn rpc_close(&mut self, params: &Value) -> Result<Value, RpcError> {
+        let text: String = param(params, "channel_id")?;
+        let id: ChannelId = text
+            .parse()
+            .map_err(|e| RpcError::InvalidParams(format!("channel id `{text}`: {e}")))?;
+        let force: bool = opt_param(params, "force")?.unwrap_or(false);
+        let feerate: Option<u32> = opt_param(params, "feerate_per_kw")?;
+        let channel = self
+            .channels
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| RpcError::Failed(format!("no channel {id}")))?;
+        if force {
+            return self
+                .force_close(&channel, "requested by the user")
+                .await
+                .map_err(RpcError::Failed)
+                .map(|txid| json!({ "channel_id": id.to_string(), "commitment_txid": txid, "state": "closing" }));
+        }
+        if self.handle_of(&channel.params.peer).is_none() {
+            return Err(RpcError::Failed(
+                "the peer is not connected: a mutual close needs it (use --force to close alone)"
+                    .into(),
+            ));
+        }
+        let script = self.closing_script().await.map_err(RpcError::Failed)?;
+        let feerate = self.closing_feerate(feerate).await;
+        let mut step = close::initiate(&channel, &channel.close, &script, feerate, self.when())
+            .map_err(|e| RpcError::Failed(e.to_string()))?;
+        if let Some(secrets) = self.secrets_of(&channel) {
+            close::finish_signatures(
+                &self.ctx.secp,
+                &channel,
+                &channel.close,
+                &secrets,
+                &mut step,
+            )
+            .map_err(|e| RpcError::Failed(e.to_string()))?;
+        }
+        self.execute_close(&channel, step)
+            .await
+            .map_err(RpcError::Failed)?;
+        Ok(json!({ "channel_id": id.to_string(), "state": "closing" }))
+    }
+
+    /// Broadcasts our latest commitment (BOLT 5 "Failing a Channel"); returns its txid.
+    pub(crate) async fn force_close(
+        &mut self,
+        channel: &StoredChannel,
+        reason: &str,
+    ) -> Result<String, String> {
+        let secrets = self
+            .secrets_of(channel)
+            .ok_or("cannot derive the channel keys")?;
+        let step = close::force_close(
+            &self.ctx.secp,
+            channel,
+            &channel.close,
+            &secrets,
+            reason,
+            self.when(),
+        )
+        .map_err(|e| e.to_string())?;
+        let txid = step
+            .broadcast
+            .as_ref()
+            .map(|tx| tx.compute_txid().to_string())
+            .unwrap_or_default();
+        tracing::warn!(channel = %channel.params.channel_id, %txid, "force closing: {reason}");
+        self.execute_close(channel, step).await?;
+        Ok(txid)
+    }
+
+    pub(crate) async fn on_shutdown(
+        &mut self,
+        channel: &StoredChannel,
+        msg: &Shutdown,
+        anysegwit: bool,
+    ) {
+        let script = match self.closing_script().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("no wallet address for the closing output: {e}");
+                return;
+            }
+        };
+        let feerate = self.closing_feerate(None).await;
+        let result = close::on_shutdown(
+            channel,
+            &channel.close,
+            msg,
+            &script,
+            anysegwit,
+            feerate,
+            self.when(),
+        )
+        .and_then(|mut step| {
+            if let Some(secrets) = self.secrets_of(channel) {
+                // The close state the step will write is what the proposal was made for.
+                let close = step
+                    .batch
+                    .ops
+                    .iter()
+                    .find_map(|op| match op {
+                        Op::Close(_, c) => Some(c.as_ref().clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| channel.close.clone());
+                close::finish_signatures(&self.ctx.secp, channel, &close, &secrets, &mut step)?;
+            }
+            Ok(step)
+        });
+        self.run_close_step(channel, result).await;
+    }
+
+    pub(crate) async fn on_closing_signed(&mut self, channel: &StoredChannel, msg: &ClosingSigned) {
+        let Some(secrets) = self.secrets_of(channel) else {
+            return;
+        };
+        let result = close::on_closing_signed(
+            &self.ctx.secp,
+            channel,
+            &channel.close,
+            &secrets,
+            msg,
+            self.when(),
+        );
+        self.run_close_step(channel, result).await;
+    }
+
+    async fn run_close_step(
+        &mut self,
+        channel: &StoredChannel,
+        result: Result<CloseStep, close::CloseError>,
+    ) {
+        let id = channel.params.channel_id;
+        match result {
+            Ok(step) => {
+                if let Err(e) = self.execute_close(channel, step).await {
+                    tracing::error!(channel = %id, "close step failed: {e}");
+                }
+            }
+            Err(e) => {
+                // BOLT 2: a bad closing signature or fee is a protocol failure: send `error`
+                // and fail the channel (our commitment goes on chain).
+                tracing::warn!(channel = %id, "mutual close failed: {e}");
+                if let Some(handle) = self.handle_of(&channel.params.peer) {
+                    let _ = handle
+                        .send(super::channels::error_msg(id, &e.to_string()))
+                        .await;
+                }
+                if channel.status != ChannelStatus::Closed {
+                    let _ = self
+                        .force_close(channel, &format!("mutual close failed: {e}"))
+                        .await;
+                }
+            }
+        }
+    }
+
+    /// The peer sent `error` for this channel: BOLT 1 says fail it, which means broadcasting
+    /// our commitment (BOLT 5), unless the channel is already settled or settling on chain.
+    pub(crate) async fn on_peer_error(&mut self, channel: &StoredChannel, text: &str) {
+        let id = channel.params.channel_id;
+        let batch = Batch::new().with(Op::Event(
+            id,
+            Event {
+                time: unix_now(),
+                height: Some(self.tip),
+                kind: EventKind::PeerError {
+                    text: text.to_string(),
+                },
+            },
+        ));
+        let _ = self.persist(batch).await;
+        let already = channel.close.closing_tx.is_some()
+            || channel.close.force_closed.is_some()
+            || channel.watch.as_ref().is_some_and(|w| w.spend.is_some())
+            || matches!(
+                channel.status,
+                ChannelStatus::Closed | ChannelStatus::Abandoned
+            );
+        if already {
+            self.reload(&id).await;
+            return;
+        }
+        if let Err(e) = self
+            .force_close(channel, &format!("peer error: {text}"))
+            .await
+        {
+            tracing::error!(channel = %id, "force close after peer error failed: {e}");
+        }
+    }
+
+    /// After `channel_reestablish`: resend `shutdown` (and restart fee negotiation) for a
+    /// close in progress.
+    pub(crate) async fn resume_close(&mut self, channel: &StoredChannel) {
+        let Some(secrets) = self.secrets_of(channel) else {
+            return;
+        };
+        match close::on_reconnect(&self.ctx.secp, channel, &channel.close, &secrets) {
+            Ok(step) if !step.send.is_empty() => {
+                let _ = self.execute_close(channel, step).await;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(channel = %channel.params.channel_id, "resuming the close: {e}");
+            }
+        }
+    }
+}

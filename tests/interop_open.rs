@@ -1,0 +1,583 @@
+//! Channel opening interop with LDK (issue #6): a real `petrel regtest` and `petrel node`, and
+//! an LDK node (`lightning` 0.2.7) in the test process, fed the regtest chain's blocks by the
+//! test (`tests/common/ldk/node.rs`).
+//!
+//! - Petrel opens a channel to LDK, and LDK opens one to Petrel; in each, both sides reach
+//!   `channel_ready` (LDK's `ChannelReady` event, Petrel's channel state "ready"), the funding
+//!   outpoints and short channel ids agree, the balances agree once LDK's reserve accounting
+//!   is taken into account, and the connection survives the `channel_update` LDK sends next.
+//! - `channel_reestablish` after LDK drops the connection and after Petrel restarts (ready
+//!   channels), and after a drop while the funding is unconfirmed.
+//! - What Petrel does not support yet fails nothing: a public channel is refused with the
+//!   reason, and `update_fee` gets a warning while the channel stays ready.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+#[path = "common/ldk/mod.rs"]
+mod ldk;
+
+use std::sync::Arc;
+
+use bitcoin::secp256k1::PublicKey;
+use bitcoin::Amount;
+use common::procs::{NodeProcess, RegtestProcess};
+use common::{wait_for, DEADLINE};
+use ldk::node::{user_config, LdkNode};
+use lightning::events::{ClosureReason, Event};
+use lightning::ln::channel_state::ChannelDetails;
+use lightning::types::features::ChannelTypeFeatures;
+use petrel::funding::LocalConfig;
+use serde_json::Value;
+
+/// Confirmations each side asks for (Petrel's default `minimum_depth` is 3 too).
+const MINIMUM_DEPTH: u32 = 3;
+
+/// Runs a Petrel CLI verb that must succeed, off the async workers.
+fn petrel_ok(node: &NodeProcess, args: &[&str]) -> Value {
+    tokio::task::block_in_place(|| node.ok(args))
+}
+
+/// Petrel's view of the channel with this id, if it has one.
+fn petrel_channel(node: &NodeProcess, channel_id: &str) -> Option<Value> {
+    tokio::task::block_in_place(|| node.channels())
+        .into_iter()
+        .find(|c| c["channel_id"] == channel_id)
+}
+
+/// Who opens the connection between the two nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dialler {
+    /// `petrel connect` to LDK's listener.
+    Petrel,
+    /// LDK's `connect_outbound` to Petrel's listener.
+    Ldk,
+}
+
+/// A Petrel node and an LDK node on one regtest chain, both with mature coins, connected.
+struct Pair {
+    chain: RegtestProcess,
+    petrel: NodeProcess,
+    petrel_id: PublicKey,
+    ldk: Arc<LdkNode>,
+}
+
+impl Pair {
+    async fn start() -> Pair {
+        Pair::start_dialled_by(Dialler::Petrel).await
+    }
+
+    async fn start_dialled_by(dialler: Dialler) -> Pair {
+        let chain = RegtestProcess::start();
+        let petrel = NodeProcess::start(&chain, &[]);
+        let petrel_id: PublicKey = petrel.node_id.parse().unwrap();
+        let ldk = LdkNode::start([0x1d; 32], chain.rpc(), user_config(MINIMUM_DEPTH)).await;
+
+        let petrel_address = petrel_ok(&petrel, &["newaddress"])["address"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let ldk_address = ldk.wallet.lock().unwrap().address.to_string();
+        chain.mine_to(1, &petrel_address).await;
+        chain.mine_to(1, &ldk_address).await;
+        chain.mine(100).await;
+        let tip = u32::try_from(chain.height().await).unwrap();
+        wait_for("Petrel's coinbase to mature", DEADLINE, || async {
+            let balance = petrel_ok(&petrel, &["balance"]);
+            (balance["confirmed_sat"].as_u64()? > 0).then_some(())
+        })
+        .await;
+        wait_for(
+            "LDK to sync and its coinbase to mature",
+            DEADLINE,
+            || async {
+                (ldk.synced_height() == tip
+                    && ldk.wallet.lock().unwrap().spendable() > Amount::ZERO)
+                    .then_some(())
+            },
+        )
+        .await;
+
+        match dialler {
+            Dialler::Petrel => {
+                let target = format!("{}@{}", ldk.node_id, ldk.listen);
+                let connected = petrel_ok(&petrel, &["connect", &target]);
+                assert_eq!(connected["node_id"], ldk.node_id.to_string());
+            }
+            Dialler::Ldk => {
+                ldk.connect(petrel_id, petrel.listen.parse().unwrap()).await;
+                wait_for("Petrel to list LDK as a peer", DEADLINE, || async {
+                    let peers = petrel_ok(&petrel, &["peers"]);
+                    peers
+                        .as_array()?
+                        .iter()
+                        .any(|p| p["node_id"] == ldk.node_id.to_string() && p["connected"] == true)
+                        .then_some(())
+                })
+                .await;
+            }
+        }
+        wait_for("LDK to list Petrel as a peer", DEADLINE, || async {
+            let peer = ldk.peers.peer_by_node_id(&petrel_id)?;
+            (peer.is_inbound_connection == (dialler == Dialler::Petrel)).then_some(())
+        })
+        .await;
+        Pair {
+            chain,
+            petrel,
+            petrel_id,
+            ldk,
+        }
+    }
+
+    /// Mines `MINIMUM_DEPTH` blocks, then waits for LDK's `ChannelReady` for `channel_id` and
+    /// for Petrel to call the channel "ready".
+    async fn confirm_and_wait_ready(&self, channel_id: &str) -> (Value, ChannelDetails) {
+        self.chain.mine(MINIMUM_DEPTH).await;
+        let ldk = &self.ldk;
+        let ready = wait_for("LDK's ChannelReady event", DEADLINE, || async {
+            let ready = ldk.events_where(|e| match e {
+                Event::ChannelReady {
+                    channel_id: id,
+                    counterparty_node_id,
+                    channel_type,
+                    ..
+                } if id.to_string() == channel_id => {
+                    Some((*counterparty_node_id, channel_type.clone()))
+                }
+                _ => None,
+            });
+            ready.into_iter().next()
+        })
+        .await;
+        assert_eq!(ready.0, self.petrel_id);
+        assert_eq!(ready.1, ChannelTypeFeatures::only_static_remote_key());
+        let petrel_view = wait_for("Petrel's channel to be ready", DEADLINE, || async {
+            petrel_channel(&self.petrel, channel_id).filter(|c| c["state"] == "ready")
+        })
+        .await;
+        let details = ldk
+            .manager
+            .list_channels()
+            .into_iter()
+            .find(|c| c.channel_id.to_string() == channel_id)
+            .expect("LDK lists the channel");
+        assert!(
+            details.is_channel_ready && details.is_usable,
+            "{details:?}\n--- Petrel log ---\n{}\n--- LDK log ---\n{}",
+            self.petrel.log_tail(),
+            ldk.logger.tail()
+        );
+        (petrel_view, details)
+    }
+
+    /// Once the channel is ready, LDK sends Petrel a `channel_update` for it (BOLT 7 lets a
+    /// node tell its channel peer the parameters of an unannounced channel; type 258, even).
+    /// Petrel must not close the connection over it: a ping LDK queues after it still gets
+    /// Petrel's pong, and neither side saw a disconnection.
+    async fn check_connection_survives_channel_update(&self) {
+        let ldk = &self.ldk;
+        wait_for("LDK to send its channel_update", DEADLINE, || async {
+            (ldk.logger.count("Handling SendChannelUpdate event") > 0).then_some(())
+        })
+        .await;
+        let pongs = ldk.logger.pongs_received();
+        ldk.peers.timer_tick_occurred();
+        wait_for(
+            "Petrel's pong after the channel_update",
+            DEADLINE,
+            || async { (ldk.logger.pongs_received() > pongs).then_some(()) },
+        )
+        .await;
+        assert!(ldk.peers.peer_by_node_id(&self.petrel_id).is_some());
+        let log = std::fs::read_to_string(self.petrel.datadir.join("node.log")).unwrap();
+        assert!(
+            !log.contains("peer disconnected"),
+            "Petrel dropped LDK:\n{}",
+            self.petrel.log_tail()
+        );
+    }
+
+    /// Both views of one channel agree: capacity, funding outpoint, short channel id, channel
+    /// type, and balances (LDK reports capacities net of the reserve each side must keep).
+    fn check_agreement(&self, petrel: &Value, details: &ChannelDetails, funding_sat: u64) {
+        assert_eq!(petrel["capacity_sat"], funding_sat);
+        assert_eq!(details.channel_value_satoshis, funding_sat);
+        assert_eq!(details.counterparty.node_id, self.petrel_id);
+        assert_eq!(
+            details.channel_type,
+            Some(ChannelTypeFeatures::only_static_remote_key())
+        );
+        let funding_txo = details.funding_txo.expect("LDK knows the funding outpoint");
+        assert_eq!(
+            petrel["funding_outpoint"],
+            format!("{}:{}", funding_txo.txid, funding_txo.index)
+        );
+        let scid = details
+            .short_channel_id
+            .expect("LDK knows the short channel id");
+        assert_eq!(
+            petrel["short_channel_id"],
+            format!(
+                "{}x{}x{}",
+                scid >> 40,
+                (scid >> 16) & 0xff_ffff,
+                scid & 0xffff
+            )
+        );
+        assert!(details.confirmations.unwrap() >= MINIMUM_DEPTH);
+        assert!(petrel["confirmations"].as_u64().unwrap() >= u64::from(MINIMUM_DEPTH));
+
+        let petrel_local = petrel["local_balance_msat"].as_u64().unwrap();
+        let petrel_remote = petrel["remote_balance_msat"].as_u64().unwrap();
+        assert_eq!(petrel_local + petrel_remote, funding_sat * 1_000);
+        // The reserve Petrel asks of LDK (its default config: 1% of the funding, at least its
+        // minimum and both dust limits, which are far lower here), as LDK recorded it.
+        let config = LocalConfig::default();
+        let petrel_reserve = config
+            .reserve_for(
+                Amount::from_sat(funding_sat),
+                Amount::ZERO,
+                config.dust_limit,
+            )
+            .to_sat();
+        assert_eq!(details.unspendable_punishment_reserve, Some(petrel_reserve));
+        // The reserve LDK asks of Petrel: 1% (`user_config`), at least 1,000 sat.
+        let ldk_reserve = (funding_sat / 100).max(1_000);
+        // LDK's balance is Petrel's remote balance; LDK can send all of it but the reserve,
+        // and receive all of Petrel's balance but the reserve it asked of Petrel.
+        assert_eq!(
+            details.outbound_capacity_msat,
+            petrel_remote.saturating_sub(petrel_reserve * 1_000)
+        );
+        assert_eq!(
+            details.inbound_capacity_msat,
+            petrel_local.saturating_sub(ldk_reserve * 1_000)
+        );
+    }
+
+    /// `petrel open` to LDK: LDK sees the request (its driver accepts it), both sides store
+    /// the channel as pending with the funding Petrel broadcast. Returns the channel id.
+    async fn petrel_opens(&self, funding_sat: u64, push_msat: u64) -> String {
+        let ldk = &self.ldk;
+        let requests_before = self.open_requests().len();
+        let opened = petrel_ok(
+            &self.petrel,
+            &[
+                "open",
+                &ldk.node_id.to_string(),
+                &funding_sat.to_string(),
+                "--push-msat",
+                &push_msat.to_string(),
+            ],
+        );
+        let channel_id = opened["channel_id"].as_str().unwrap().to_string();
+        let requests = self.open_requests();
+        assert_eq!(
+            requests[requests_before..],
+            [(
+                self.petrel_id,
+                funding_sat,
+                ChannelTypeFeatures::only_static_remote_key()
+            )]
+        );
+        let pending = wait_for("LDK's ChannelPending event", DEADLINE, || async {
+            ldk.events_where(|e| match e {
+                Event::ChannelPending {
+                    channel_id: id,
+                    funding_txo,
+                    ..
+                } if id.to_string() == channel_id => Some(*funding_txo),
+                _ => None,
+            })
+            .into_iter()
+            .next()
+        })
+        .await;
+        assert_eq!(pending.txid.to_string(), opened["funding_txid"]);
+        assert_eq!(u64::from(pending.vout), opened["funding_output_index"]);
+        // `open` answers once the channel is stored; the node's `channels` list catches up
+        // when the node actor has handled the peer actor's report.
+        let stored = wait_for("Petrel to list the channel", DEADLINE, || async {
+            petrel_channel(&self.petrel, &channel_id)
+        })
+        .await;
+        assert_eq!(stored["state"], "pending");
+        assert_eq!(stored["role"], "initiator");
+        channel_id
+    }
+
+    /// The `OpenChannelRequest` events LDK produced: (peer, funding, channel type).
+    fn open_requests(&self) -> Vec<(PublicKey, u64, ChannelTypeFeatures)> {
+        self.ldk.events_where(|e| match e {
+            Event::OpenChannelRequest {
+                counterparty_node_id,
+                funding_satoshis,
+                channel_type,
+                ..
+            } => Some((
+                *counterparty_node_id,
+                *funding_satoshis,
+                channel_type.clone(),
+            )),
+            _ => None,
+        })
+    }
+
+    /// LDK's `create_channel` to Petrel: the driver funds it from LDK's wallet, LDK broadcasts
+    /// once Petrel has signed, and Petrel stores the channel as pending. Returns the channel
+    /// id.
+    async fn ldk_opens(&self, funding_sat: u64, push_msat: u64) -> String {
+        let ldk = &self.ldk;
+        let temporary = ldk
+            .manager
+            .create_channel(
+                self.petrel_id,
+                funding_sat,
+                push_msat,
+                ldk.user_channel_id(),
+                None,
+                None,
+            )
+            .expect("LDK starts the open");
+        let (channel_id, funding_txo) =
+            wait_for("LDK's ChannelPending event", DEADLINE, || async {
+                ldk.events_where(|e| match e {
+                    Event::ChannelPending {
+                        channel_id,
+                        former_temporary_channel_id,
+                        funding_txo,
+                        ..
+                    } if *former_temporary_channel_id == Some(temporary) => {
+                        Some((channel_id.to_string(), *funding_txo))
+                    }
+                    _ => None,
+                })
+                .into_iter()
+                .next()
+            })
+            .await;
+        wait_for(
+            "LDK to broadcast the funding transaction",
+            DEADLINE,
+            || async { ldk.broadcaster.accepted(funding_txo.txid).then_some(()) },
+        )
+        .await;
+        let stored = wait_for("Petrel to store the channel", DEADLINE, || async {
+            petrel_channel(&self.petrel, &channel_id)
+        })
+        .await;
+        assert_eq!(stored["state"], "pending");
+        assert_eq!(stored["role"], "responder");
+        channel_id
+    }
+
+    /// Waits until LDK lists Petrel as connected again and calls every channel in `ids`
+    /// usable: LDK clears a channel's "peer disconnected" state only once it has accepted the
+    /// peer's `channel_reestablish`. Petrel must have logged no reestablish failure.
+    async fn wait_reestablished(&self, ids: &[&str]) {
+        let ldk = &self.ldk;
+        wait_for(
+            "LDK to have Petrel back with usable channels",
+            DEADLINE,
+            || async {
+                ldk.peers.peer_by_node_id(&self.petrel_id)?;
+                let channels = ldk.manager.list_channels();
+                ids.iter()
+                    .all(|id| {
+                        channels
+                            .iter()
+                            .any(|c| c.channel_id.to_string() == *id && c.is_usable)
+                    })
+                    .then_some(())
+            },
+        )
+        .await;
+        let log = std::fs::read_to_string(self.petrel.datadir.join("node.log")).unwrap();
+        assert!(
+            !log.contains("channel_reestablish:"),
+            "Petrel refused LDK's channel_reestablish:\n{}",
+            self.petrel.log_tail()
+        );
+        for id in ids {
+            assert_eq!(petrel_channel(&self.petrel, id).unwrap()["state"], "ready");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn petrel_opens_a_channel_to_ldk() {
+    let pair = Pair::start().await;
+    let (funding_sat, push_msat) = (1_000_000u64, 100_000_000u64);
+    let channel_id = pair.petrel_opens(funding_sat, push_msat).await;
+    let (petrel_view, details) = pair.confirm_and_wait_ready(&channel_id).await;
+    pair.check_connection_survives_channel_update().await;
+    assert_eq!(petrel_view["role"], "initiator");
+    assert!(!details.is_outbound);
+    assert_eq!(petrel_view["remote_balance_msat"], push_msat);
+    pair.check_agreement(&petrel_view, &details, funding_sat);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ldk_opens_a_channel_to_petrel() {
+    // Over a connection LDK made to Petrel's listener (the other tests use one Petrel made).
+    let pair = Pair::start_dialled_by(Dialler::Ldk).await;
+    let (funding_sat, push_msat) = (1_500_000u64, 200_000_000u64);
+    let channel_id = pair.ldk_opens(funding_sat, push_msat).await;
+    let (petrel_view, details) = pair.confirm_and_wait_ready(&channel_id).await;
+    pair.check_connection_survives_channel_update().await;
+    assert!(details.is_outbound);
+    assert_eq!(petrel_view["local_balance_msat"], push_msat);
+    pair.check_agreement(&petrel_view, &details, funding_sat);
+}
+
+/// Channels opened both ways come back after LDK drops the connection (Petrel redials) and
+/// after Petrel is killed and restarted (it redials on recovery): `channel_reestablish` is
+/// exchanged each time (BOLT 2 "Message Retransmission"), LDK accepts Petrel's, and every
+/// channel is usable again on both sides with unchanged balances.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_channels_reestablish_after_reconnect_and_restart() {
+    let mut pair = Pair::start().await;
+    let outbound = pair.petrel_opens(1_000_000, 0).await;
+    let inbound = pair.ldk_opens(800_000, 0).await;
+    pair.confirm_and_wait_ready(&outbound).await;
+    pair.confirm_and_wait_ready(&inbound).await;
+    let before = (
+        petrel_channel(&pair.petrel, &outbound).unwrap(),
+        petrel_channel(&pair.petrel, &inbound).unwrap(),
+    );
+    let reestablished = pair.ldk.logger.count("Received message ChannelReestablish");
+
+    pair.ldk.peers.disconnect_by_node_id(pair.petrel_id);
+    pair.wait_reestablished(&[&outbound, &inbound]).await;
+    assert_eq!(
+        pair.ldk.logger.count("Received message ChannelReestablish"),
+        reestablished + 2,
+        "one channel_reestablish per channel"
+    );
+
+    // LDK may still list the killed connection for a moment: wait for the new reestablish
+    // messages rather than for "usable", which the old connection also was.
+    tokio::task::block_in_place(|| pair.petrel.restart());
+    wait_for("the restarted Petrel to reestablish", DEADLINE, || async {
+        (pair.ldk.logger.count("Received message ChannelReestablish") >= reestablished + 4)
+            .then_some(())
+    })
+    .await;
+    pair.wait_reestablished(&[&outbound, &inbound]).await;
+    assert_eq!(
+        pair.ldk.logger.count("Received message ChannelReestablish"),
+        reestablished + 4
+    );
+    for (id, old) in [(&outbound, &before.0), (&inbound, &before.1)] {
+        let now = petrel_channel(&pair.petrel, id).unwrap();
+        for field in [
+            "local_balance_msat",
+            "remote_balance_msat",
+            "funding_outpoint",
+        ] {
+            assert_eq!(now[field], old[field], "{field} of {id}");
+        }
+    }
+}
+
+/// A channel whose funding is still unconfirmed survives a reconnection: both sides
+/// reestablish it (nothing to retransmit yet), and it reaches `channel_ready` once mined.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_channel_reestablishes_and_then_confirms() {
+    let pair = Pair::start().await;
+    let channel_id = pair.petrel_opens(600_000, 0).await;
+    let reestablished = pair.ldk.logger.count("Received message ChannelReestablish");
+    pair.ldk.peers.disconnect_by_node_id(pair.petrel_id);
+    wait_for("Petrel to redial and reestablish", DEADLINE, || async {
+        (pair.ldk.logger.count("Received message ChannelReestablish") > reestablished).then_some(())
+    })
+    .await;
+    let (petrel_view, details) = pair.confirm_and_wait_ready(&channel_id).await;
+    pair.check_agreement(&petrel_view, &details, 600_000);
+}
+
+/// LDK asks for a public channel (`announce_channel`): Petrel refuses it with an `error`
+/// naming the reason (BOLT 7 would oblige it to send `announcement_signatures`, which it
+/// cannot yet), LDK closes its side, nothing is funded, and the connection stays up for a
+/// private channel right after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_announced_channel_from_ldk_is_refused_with_a_reason() {
+    let pair = Pair::start().await;
+    let ldk = &pair.ldk;
+    let mut public = user_config(MINIMUM_DEPTH);
+    public.channel_handshake_config.announce_for_forwarding = true;
+    let temporary = ldk
+        .manager
+        .create_channel(
+            pair.petrel_id,
+            700_000,
+            0,
+            ldk.user_channel_id(),
+            None,
+            Some(public),
+        )
+        .expect("LDK starts the open");
+    let reason = wait_for("LDK to close the refused channel", DEADLINE, || async {
+        ldk.events_where(|e| match e {
+            Event::ChannelClosed {
+                channel_id, reason, ..
+            } if *channel_id == temporary => Some(reason.clone()),
+            _ => None,
+        })
+        .into_iter()
+        .next()
+    })
+    .await;
+    let ClosureReason::CounterpartyForceClosed { peer_msg } = &reason else {
+        panic!("LDK closed the channel for another reason: {reason:?}");
+    };
+    assert!(
+        peer_msg.to_string().contains("announce_channel"),
+        "{peer_msg}"
+    );
+    let funding_requests =
+        ldk.events_where(|e| matches!(e, Event::FundingGenerationReady { .. }).then_some(()));
+    assert!(funding_requests.is_empty(), "nothing was funded");
+    assert!(tokio::task::block_in_place(|| pair.petrel.channels()).is_empty());
+
+    assert!(ldk.peers.peer_by_node_id(&pair.petrel_id).is_some());
+    let channel_id = pair.ldk_opens(700_000, 0).await;
+    pair.confirm_and_wait_ready(&channel_id).await;
+}
+
+/// LDK, the funder, raises the feerate with `update_fee` (and the `commitment_signed` that
+/// follows). Petrel has no commitment updates yet: it answers with a `warning` for the
+/// channel, which fails nothing (BOLT 1: a warning "MAY" be logged), keeps the connection,
+/// and the channel stays ready on both sides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_fee_from_ldk_does_not_fail_the_channel() {
+    let pair = Pair::start().await;
+    let ldk = &pair.ldk;
+    let channel_id = pair.ldk_opens(900_000, 0).await;
+    pair.confirm_and_wait_ready(&channel_id).await;
+
+    ldk.fees.set(5_000);
+    ldk.manager.timer_tick_occurred();
+    wait_for("LDK to send update_fee", DEADLINE, || async {
+        (ldk.logger.count("Enqueueing message UpdateFee") > 0).then_some(())
+    })
+    .await;
+    wait_for("Petrel's warnings", DEADLINE, || async {
+        (ldk.logger.count("Got warning message") >= 2).then_some(())
+    })
+    .await;
+    let log = ldk.logger.tail();
+    assert!(log.contains("update_fee is not supported yet"), "{log}");
+    assert!(
+        log.contains("commitment_signed is not supported yet"),
+        "{log}"
+    );
+
+    let closed = ldk.events_where(|e| matches!(e, Event::ChannelClosed { .. }).then_some(()));
+    assert!(closed.is_empty(), "LDK closed the channel");
+    assert!(ldk.peers.peer_by_node_id(&pair.petrel_id).is_some());
+    assert_eq!(
+        petrel_channel(&pair.petrel, &channel_id).unwrap()["state"],
+        "ready"
+    );
+}
