@@ -45,6 +45,11 @@ enum Command {
     },
     /// Peers: connected now, or known from earlier outbound connections.
     Peers,
+    /// Drop the connection to a peer (its channels stay; they reestablish on reconnection).
+    Disconnect {
+        /// The peer's node id.
+        node_id: String,
+    },
     /// Open a channel to a connected peer, funded from the on-chain wallet.
     Open {
         /// The peer's node id.
@@ -212,6 +217,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Balance => call("balance", json!({})),
         Command::Connect { target } => call("connect", json!({ "target": target })),
         Command::Peers => call("peers", json!({})),
+        Command::Disconnect { node_id } => call("disconnect", json!({ "node_id": node_id })),
         Command::Open {
             node_id,
             amount_sat,
