@@ -9,7 +9,9 @@ impl Check {
     /// What the runner must read to decide this check.
     pub fn needs(&self) -> Vec<Need> {
         match self {
-            Check::ChannelState { on, .. } => on.iter().cloned().map(Need::Channels).collect(),
+            Check::ChannelState { on, .. } | Check::ClosedHow { on, .. } => {
+                on.iter().cloned().map(Need::Channels).collect()
+            }
             Check::ChannelBalance { msat, .. } => msat
                 .iter()
                 .map(|(n, _)| Need::Channels(n.clone()))
@@ -23,6 +25,7 @@ impl Check {
                 vec![Need::Wallet(node.clone())]
             }
             Check::Connected { node, .. } => vec![Need::Peers(node.clone())],
+            Check::Mempool { .. } => vec![Need::Mempool],
         }
     }
 
@@ -37,6 +40,24 @@ impl Check {
                             "{channel} is {} on {node} (want {state})",
                             view.state
                         ));
+                    }
+                }
+                Ok(())
+            }
+            Check::ClosedHow { channel, on, how } => {
+                for node in on {
+                    let view = channel_view(seen, names, node, channel)?;
+                    let seen_how = view.close.as_ref().and_then(|c| c.how.as_deref());
+                    if seen_how != Some(how.as_str()) {
+                        return Err(match seen_how {
+                            Some(other) => {
+                                format!("{channel} closed {other} on {node} (want {how})")
+                            }
+                            None => format!(
+                                "{channel} is {} on {node}, no spend of its funding seen (want {how})",
+                                view.state
+                            ),
+                        });
                     }
                 }
                 Ok(())
@@ -162,6 +183,23 @@ impl Check {
                     Err(format!("{node} is not connected to {peer}"))
                 }
             }
+            Check::Mempool { count } => {
+                let txids = seen
+                    .mempool
+                    .as_ref()
+                    .ok_or("the mempool not read")?
+                    .as_ref()
+                    .map_err(|e| format!("the mempool: {e}"))?;
+                if txids.len() as u64 == *count {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "the mempool holds {} transaction{} (want {count})",
+                        txids.len(),
+                        if txids.len() == 1 { "" } else { "s" }
+                    ))
+                }
+            }
         }
     }
 }
@@ -220,6 +258,7 @@ mod tests {
             remote_balance_msat: 1_000_000 - local,
             confirmations: 0,
             short_channel_id: None,
+            close: None,
         }
     }
 
@@ -280,6 +319,46 @@ mod tests {
         assert_eq!(
             unopened.evaluate(&seen, &names()),
             Err("zz was never opened".into())
+        );
+    }
+
+    #[test]
+    fn how_a_channel_closed_is_each_ends_own_view() {
+        let closed = |how: &str| {
+            let mut v = view("c1", "closed", 1);
+            v.close = Some(crate::scenario::observation::CloseView {
+                how: Some(how.into()),
+                closing_txid: Some("ff".into()),
+            });
+            v
+        };
+        let mut seen = Observation::default();
+        seen.channels
+            .insert("a".into(), Ok(vec![closed("local_force_close")]));
+        seen.channels
+            .insert("b".into(), Ok(vec![view("c1", "closing", 1)]));
+        let check = |on: &str, how: &str| Check::ClosedHow {
+            channel: "ab".into(),
+            on: vec![on.into()],
+            how: how.into(),
+        };
+        assert_eq!(
+            check("a", "local_force_close").evaluate(&seen, &names()),
+            Ok(())
+        );
+        assert_eq!(
+            check("a", "cooperative").evaluate(&seen, &names()),
+            Err("ab closed local_force_close on a (want cooperative)".into())
+        );
+        assert_eq!(
+            check("b", "remote_force_close").evaluate(&seen, &names()),
+            Err(
+                "ab is closing on b, no spend of its funding seen (want remote_force_close)".into()
+            )
+        );
+        assert_eq!(
+            check("b", "cooperative").needs(),
+            vec![Need::Channels("b".into())]
         );
     }
 
@@ -380,6 +459,29 @@ mod tests {
         assert_eq!(
             spent(1_000, 99).evaluate(&seen, &names()),
             Err("a spent 1100 sat of the 5_000 it was funded with (want 1_000 ±99)".into())
+        );
+    }
+
+    #[test]
+    fn the_mempool_count_is_exact() {
+        let check = Check::Mempool { count: 1 };
+        assert_eq!(check.needs(), vec![Need::Mempool]);
+        let mut seen = Observation::default();
+        assert_eq!(
+            check.evaluate(&seen, &names()),
+            Err("the mempool not read".into())
+        );
+        seen.mempool = Some(Ok(vec![]));
+        assert_eq!(
+            check.evaluate(&seen, &names()),
+            Err("the mempool holds 0 transactions (want 1)".into())
+        );
+        seen.mempool = Some(Ok(vec!["ab".into()]));
+        assert_eq!(check.evaluate(&seen, &names()), Ok(()));
+        seen.mempool = Some(Err("connection refused".into()));
+        assert_eq!(
+            check.evaluate(&seen, &names()),
+            Err("the mempool: connection refused".into())
         );
     }
 

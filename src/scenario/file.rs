@@ -34,12 +34,19 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::step::CHANNEL_STATES;
-use super::step::{Check, NodeSettings, NodeSpec, OpenSpec, Scenario, Step, StepSpec};
+use super::step::{NodeSettings, NodeSpec, OpenSpec, Scenario, Step, StepSpec};
 
 /// The steps a file may use, for error messages.
 pub const STEP_KINDS: &[&str] = &[
-    "fund", "connect", "open", "mine", "wait", "assert", "restart", "close",
+    "fund",
+    "connect",
+    "disconnect",
+    "open",
+    "mine",
+    "wait",
+    "assert",
+    "restart",
+    "close",
 ];
 
 /// How long a `wait` waits when the file does not say.
@@ -171,16 +178,18 @@ struct RawStep {
     blocks: Option<Spanned<u32>>,
     state: Option<Spanned<String>>,
     event: Option<Spanned<String>>,
+    how: Option<Spanned<String>>,
     balance_msat: Option<Spanned<BTreeMap<Spanned<String>, u64>>>,
     num_channels: Option<Spanned<u64>>,
     wallet_sat: Option<Spanned<u64>>,
     spent_sat: Option<Spanned<u64>>,
     tolerance_sat: Option<Spanned<u64>>,
     connected: Option<Spanned<bool>>,
+    mempool_txs: Option<Spanned<u64>>,
     timeout_secs: Option<Spanned<u64>>,
     kill: Option<Spanned<bool>>,
     force: Option<Spanned<bool>>,
-    feerate: Option<Spanned<u64>>,
+    feerate: Option<Spanned<u32>>,
 }
 
 /// One entry of an `open` step's `channels = [...]`.
@@ -217,12 +226,14 @@ impl RawStep {
             ("blocks", s(self.blocks.as_ref())),
             ("state", s(self.state.as_ref())),
             ("event", s(self.event.as_ref())),
+            ("how", s(self.how.as_ref())),
             ("balance-msat", s(self.balance_msat.as_ref())),
             ("num-channels", s(self.num_channels.as_ref())),
             ("wallet-sat", s(self.wallet_sat.as_ref())),
             ("spent-sat", s(self.spent_sat.as_ref())),
             ("tolerance-sat", s(self.tolerance_sat.as_ref())),
             ("connected", s(self.connected.as_ref())),
+            ("mempool-txs", s(self.mempool_txs.as_ref())),
             ("timeout-secs", s(self.timeout_secs.as_ref())),
             ("kill", s(self.kill.as_ref())),
             ("force", s(self.force.as_ref())),
@@ -242,12 +253,14 @@ fn keys_of(kind: &str) -> &'static [&'static str] {
         "peer",
         "state",
         "event",
+        "how",
         "balance-msat",
         "num-channels",
         "wallet-sat",
         "spent-sat",
         "tolerance-sat",
         "connected",
+        "mempool-txs",
     ];
     const WAIT: &[&str] = &[
         "channel",
@@ -255,17 +268,20 @@ fn keys_of(kind: &str) -> &'static [&'static str] {
         "peer",
         "state",
         "event",
+        "how",
         "balance-msat",
         "num-channels",
         "wallet-sat",
         "spent-sat",
         "tolerance-sat",
         "connected",
+        "mempool-txs",
         "timeout-secs",
     ];
     match kind {
         "fund" => &["node", "nodes", "sat", "coins"],
         "connect" => &["from", "to"],
+        "disconnect" => &["node", "peer"],
         "open" => &[
             "channel",
             "from",
@@ -449,9 +465,6 @@ impl Validator<'_> {
         let at = raw.kind.span();
         if !STEP_KINDS.contains(&kind) {
             let message = match kind {
-                "disconnect" => "`disconnect` is not available: petrel has no control verb \
-                                 that drops a connection yet"
-                    .to_string(),
                 "pay" => "`pay` is not available: petrel does not make payments yet".to_string(),
                 _ => match suggest(kind, STEP_KINDS) {
                     Some(s) => format!("unknown step `{kind}`; did you mean `{s}`?"),
@@ -481,6 +494,7 @@ impl Validator<'_> {
         let step = match kind {
             "fund" => self.fund(raw),
             "connect" => self.connect(raw),
+            "disconnect" => self.disconnect(raw),
             "open" => self.open(raw),
             "mine" => self.mine(raw),
             "wait" | "assert" => self.checks(raw),
@@ -597,6 +611,23 @@ impl Validator<'_> {
         Some(Step::Connect {
             from: from_name,
             to: to_name,
+        })
+    }
+
+    fn disconnect(&mut self, raw: &RawStep) -> Option<Step> {
+        let (Some(node), Some(peer)) = (&raw.node, &raw.peer) else {
+            let key = if raw.node.is_none() { "node" } else { "peer" };
+            return self.missing(raw, key);
+        };
+        let (node_name, peer_name) = (self.node(node), self.node(peer));
+        let (node_name, peer_name) = (node_name?, peer_name?);
+        if node_name == peer_name {
+            self.error(peer.span(), "a node is not its own peer");
+            return None;
+        }
+        Some(Step::Disconnect {
+            node: node_name,
+            peer: peer_name,
         })
     }
 
@@ -775,202 +806,6 @@ impl Validator<'_> {
             feerate: raw.feerate.as_ref().map(|r| *r.get_ref()),
         })
     }
-
-    /// `wait` and `assert`: one or more checks from the keys present.
-    fn checks(&mut self, raw: &RawStep) -> Option<Step> {
-        let kind = raw.kind.get_ref().as_str();
-        let channel = match &raw.channel {
-            Some(c) => Some(self.channel(c)?),
-            None => None,
-        };
-        let node = match &raw.node {
-            Some(n) => Some((self.node(n)?, n.span())),
-            None => None,
-        };
-        let mut checks = Vec::new();
-        // The nodes whose view of the channel counts: `node` if given (an end), else both.
-        let ends = |v: &mut Self| -> Option<Vec<String>> {
-            let (name, from, to) = channel.clone()?;
-            match &node {
-                Some((n, span)) if n != &from && n != &to => {
-                    v.error(
-                        span.clone(),
-                        format!("`{n}` is not an end of `{name}` ({from}, {to})"),
-                    );
-                    None
-                }
-                Some((n, _)) => Some(vec![n.clone()]),
-                None => Some(vec![from, to]),
-            }
-        };
-        let need_channel = |v: &mut Self, key: &str, span: Range<usize>| {
-            v.error(span, format!("`{key}` needs `channel`"));
-        };
-        if let Some(state) = &raw.state {
-            if !CHANNEL_STATES.contains(&state.get_ref().as_str()) {
-                self.error(
-                    state.span(),
-                    format!(
-                        "unknown channel state `{}` (states: {})",
-                        state.get_ref(),
-                        CHANNEL_STATES.join(", ")
-                    ),
-                );
-                return None;
-            }
-            if raw.num_channels.is_none() {
-                if channel.is_none() {
-                    self.error(state.span(), "`state` needs `channel` or `num-channels`");
-                    return None;
-                }
-                checks.push(Check::ChannelState {
-                    channel: channel.clone()?.0,
-                    on: ends(self)?,
-                    state: state.get_ref().clone(),
-                });
-            }
-        }
-        if let Some(event) = &raw.event {
-            if channel.is_none() {
-                need_channel(self, "event", event.span());
-                return None;
-            }
-            checks.push(Check::ChannelEvent {
-                channel: channel.clone()?.0,
-                on: ends(self)?,
-                event: event.get_ref().clone(),
-            });
-        }
-        if let Some(balances) = &raw.balance_msat {
-            let Some((name, from, to)) = channel.clone() else {
-                need_channel(self, "balance-msat", balances.span());
-                return None;
-            };
-            if balances.get_ref().is_empty() {
-                self.error(balances.span(), "`balance-msat` is empty");
-                return None;
-            }
-            let mut msat = Vec::new();
-            for (n, v) in balances.get_ref() {
-                if n.get_ref() != &from && n.get_ref() != &to {
-                    self.error(
-                        n.span(),
-                        format!("`{}` is not an end of `{name}` ({from}, {to})", n.get_ref()),
-                    );
-                    return None;
-                }
-                msat.push((n.get_ref().clone(), *v));
-            }
-            checks.push(Check::ChannelBalance {
-                channel: name,
-                msat,
-            });
-        }
-        let need_node = |v: &mut Self, key: &str, span: Range<usize>| {
-            v.error(span, format!("`{key}` needs `node`"));
-        };
-        if let Some(count) = &raw.num_channels {
-            let Some((n, _)) = &node else {
-                need_node(self, "num-channels", count.span());
-                return None;
-            };
-            if let Some(c) = &raw.channel {
-                self.error(
-                    c.span(),
-                    "`num-channels` counts a node's channels; drop `channel`",
-                );
-                return None;
-            }
-            checks.push(Check::NumChannels {
-                node: n.clone(),
-                count: *count.get_ref(),
-                state: raw.state.as_ref().map(|s| s.get_ref().clone()),
-            });
-        }
-        let tolerance = raw.tolerance_sat.as_ref().map_or(0, |t| *t.get_ref());
-        if let Some(t) = &raw.tolerance_sat {
-            if raw.wallet_sat.is_none() && raw.spent_sat.is_none() {
-                self.error(
-                    t.span(),
-                    "`tolerance-sat` goes with `wallet-sat` or `spent-sat`",
-                );
-                return None;
-            }
-        }
-        for (key, value, spent) in [
-            ("wallet-sat", &raw.wallet_sat, false),
-            ("spent-sat", &raw.spent_sat, true),
-        ] {
-            let Some(value) = value else { continue };
-            let Some((n, _)) = &node else {
-                need_node(self, key, value.span());
-                return None;
-            };
-            let (node, sat) = (n.clone(), *value.get_ref());
-            checks.push(if spent {
-                Check::Spent {
-                    node,
-                    sat,
-                    tolerance,
-                }
-            } else {
-                Check::Wallet {
-                    node,
-                    sat,
-                    tolerance,
-                }
-            });
-        }
-        match (&raw.connected, &raw.peer) {
-            (Some(connected), Some(peer)) => {
-                let Some((n, _)) = &node else {
-                    need_node(self, "connected", connected.span());
-                    return None;
-                };
-                let peer_name = self.node(peer)?;
-                if &peer_name == n {
-                    self.error(peer.span(), "a node is not its own peer");
-                    return None;
-                }
-                checks.push(Check::Connected {
-                    node: n.clone(),
-                    peer: peer_name,
-                    connected: *connected.get_ref(),
-                });
-            }
-            (Some(connected), None) => {
-                self.error(connected.span(), "`connected` needs `peer`");
-                return None;
-            }
-            (None, Some(peer)) => {
-                self.error(peer.span(), "`peer` goes with `connected`");
-                return None;
-            }
-            (None, None) => {}
-        }
-        if checks.is_empty() {
-            self.error(
-                raw.kind.span(),
-                format!(
-                    "`{kind}` needs something to check: state, event, balance-msat, \
-                     num-channels, wallet-sat, spent-sat or connected"
-                ),
-            );
-            return None;
-        }
-        if kind == "assert" {
-            return Some(Step::Assert { checks });
-        }
-        let timeout = match &raw.timeout_secs {
-            Some(t) if !(1..=3600).contains(t.get_ref()) => {
-                self.error(t.span(), "`timeout-secs` must be between 1 and 3600");
-                return None;
-            }
-            Some(t) => Duration::from_secs(*t.get_ref()),
-            None => DEFAULT_WAIT,
-        };
-        Some(Step::Wait { checks, timeout })
-    }
 }
 
 const NAME_RULE: &str = "names are 1 to 32 letters, digits, `-` or `_`";
@@ -982,5 +817,6 @@ fn is_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+mod checks;
 #[cfg(test)]
 mod tests;

@@ -1,10 +1,10 @@
 //! Scripted multi-node regtest scenarios: `petrel scenario run FILE`.
 //!
 //! A scenario file (`scenarios/*.toml`, format in [`file`]) declares nodes and tells a story
-//! in steps: fund, connect, open, mine, wait, assert, restart, close. The runner starts
-//! `petrel regtest` and one `petrel node` per declared node, each a real process in a fresh
-//! run directory with OS-chosen ports, runs the steps in order, and writes a report a person
-//! can look at: `report.json` and a self-contained `report.html` with a picture of the
+//! in steps: fund, connect, disconnect, open, mine, wait, assert, restart, close. The runner
+//! starts `petrel regtest` and one `petrel node` per declared node, each a real process in a
+//! fresh run directory with OS-chosen ports, runs the steps in order, and writes a report a
+//! person can look at: `report.json` and a self-contained `report.html` with a picture of the
 //! network after every step and a timeline of channel events.
 //!
 //! # Layout

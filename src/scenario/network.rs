@@ -21,7 +21,9 @@ use bitcoin::{Address, Block};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
-use super::observation::{ChannelView, EventView, Names, Need, Observation, Read, WalletView};
+use super::observation::{
+    ChannelView, EventView, Names, Need, Observation, PeerView, Read, WalletView,
+};
 use super::process::Proc;
 use super::report::{ProcessRecord, TimelineEvent};
 use super::step::{group, NodeSpec, OpenSpec};
@@ -511,21 +513,48 @@ impl Network {
         }
     }
 
-    /// Asks `by` to close `channel` with the `close` verb.
+    /// Asks `by` to close `channel` with the `close` verb: a cooperative close answers once
+    /// `shutdown` is sent, a force close once the commitment is broadcast.
     pub async fn close(
         &self,
         channel: &str,
         by: &str,
         force: bool,
-        feerate: Option<u64>,
+        feerate: Option<u32>,
     ) -> Result<String, ScenarioError> {
         let id = self.channel_id(channel)?;
-        let mut params = json!({ "channel_id": id, "force": force });
-        if let Some(rate) = feerate {
-            params["feerate"] = json!(rate);
-        }
+        let params = json!({ "channel_id": id, "force": force, "feerate_per_kw": feerate });
         let answer = self.call(by, "close", params).await?;
-        Ok(format!("{by}: {answer}"))
+        Ok(match answer["commitment_txid"].as_str() {
+            Some(txid) => format!(
+                "{by} broadcast its commitment {}…",
+                txid.get(..16).unwrap_or(txid)
+            ),
+            None => format!("{by} sent shutdown"),
+        })
+    }
+
+    /// `node` drops its connection to `peer`; done when `node` no longer lists it as
+    /// connected (the verb removes it before answering, so this is checked at once).
+    pub async fn disconnect(&self, node: &str, peer: &str) -> Result<(), ScenarioError> {
+        let peer_id = self
+            .names
+            .node_ids
+            .get(peer)
+            .cloned()
+            .ok_or_else(|| ScenarioError::Check(format!("{peer} never started")))?;
+        self.call(node, "disconnect", json!({ "node_id": peer_id }))
+            .await?;
+        let peers: Vec<PeerView> = self
+            .call_as(node, "peers", json!({}))
+            .await
+            .map_err(ScenarioError::Check)?;
+        if peers.iter().any(|p| p.node_id == peer_id && p.connected) {
+            return Err(ScenarioError::Check(format!(
+                "{node} still lists {peer} as connected after `disconnect`"
+            )));
+        }
+        Ok(())
     }
 
     fn channel_id(&self, channel: &str) -> Result<String, ScenarioError> {
@@ -605,6 +634,13 @@ impl Network {
                 Need::Peers(n) => {
                     let read = self.call_as(&n, "peers", json!({})).await;
                     seen.peers.insert(n, read);
+                }
+                Need::Mempool => {
+                    let read = self
+                        .chain_call("getrawmempool", &[])
+                        .await
+                        .map_err(|e| e.to_string());
+                    seen.mempool = Some(read);
                 }
                 Need::History(n, channel) => {
                     // Keyed by channel id; a never-opened channel is the check's to report.

@@ -38,6 +38,21 @@ pub struct ChannelView {
     /// `HEIGHTxINDEXxOUTPUT` once confirmed.
     #[serde(default)]
     pub short_channel_id: Option<String>,
+    /// How the channel is closing or closed; `None` while it is open.
+    #[serde(default)]
+    pub close: Option<CloseView>,
+}
+
+/// The `close` object of a channel in `petrel channels`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloseView {
+    /// How the funding output was spent (`cooperative`, `local_force_close`...), once the
+    /// node saw the spend.
+    #[serde(default)]
+    pub how: Option<String>,
+    /// The transaction that spent the funding output.
+    #[serde(default)]
+    pub closing_txid: Option<String>,
 }
 
 /// `petrel balance`.
@@ -104,6 +119,8 @@ pub enum Need {
     Peers(String),
     /// The history of a channel (scenario name) on a node.
     History(String, String),
+    /// The regtest chain's mempool.
+    Mempool,
 }
 
 /// A read that may have failed (node down, RPC error): the error is kept as text so a
@@ -121,6 +138,8 @@ pub struct Observation {
     pub peers: BTreeMap<String, Read<Vec<PeerView>>>,
     /// `history` per (node name, channel id).
     pub histories: BTreeMap<(String, String), Read<Vec<EventView>>>,
+    /// The txids in the regtest chain's mempool, if read.
+    pub mempool: Option<Read<Vec<String>>>,
 }
 
 /// The ids behind the scenario's names, learned as the run goes.

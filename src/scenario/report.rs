@@ -347,6 +347,7 @@ mod tests {
             remote_balance_msat: 1_000_000 - local,
             confirmations: 0,
             short_channel_id: None,
+            close: None,
         }
     }
 

@@ -340,6 +340,10 @@ async fn execute(
             wait(&both, Duration::from_secs(30), index, title, net, progress).await?;
             Ok(None)
         }
+        Step::Disconnect { node, peer } => {
+            net.disconnect(node, peer).await?;
+            Ok(None)
+        }
         Step::Open { channels } => net.open(channels).await.map(Some),
         Step::Mine { blocks } => {
             let tip = net.mine(*blocks).await?;

@@ -109,6 +109,15 @@ pub enum Step {
         /// The node dialed.
         to: String,
     },
+    /// `node` drops its connection to `peer` (the `disconnect` verb); done when `node` no
+    /// longer lists `peer` as connected. The peer notices when its socket closes, and dials
+    /// back by itself if it dialed before and shares a live channel: `wait` for what matters.
+    Disconnect {
+        /// The node that disconnects.
+        node: String,
+        /// The peer it drops.
+        peer: String,
+    },
     /// Open one or more channels at once; done when every `open` has answered (funding
     /// transaction stored and broadcast).
     Open {
@@ -149,8 +158,8 @@ pub enum Step {
         by: String,
         /// Broadcast our commitment instead of negotiating (`--force`).
         force: bool,
-        /// The feerate to pass as `--feerate`, if any.
-        feerate: Option<u64>,
+        /// The closing transaction's feerate in sat per 1000 weight (`--feerate`), if any.
+        feerate: Option<u32>,
     },
 }
 
@@ -160,6 +169,7 @@ impl Step {
         match self {
             Step::Fund { .. } => "fund",
             Step::Connect { .. } => "connect",
+            Step::Disconnect { .. } => "disconnect",
             Step::Open { .. } => "open",
             Step::Mine { .. } => "mine",
             Step::Wait { .. } => "wait",
@@ -174,6 +184,7 @@ impl Step {
         let mut out: Vec<&str> = match self {
             Step::Fund { nodes, .. } => nodes.iter().map(String::as_str).collect(),
             Step::Connect { from, to } => vec![from, to],
+            Step::Disconnect { node, peer } => vec![node, peer],
             Step::Open { channels } => channels
                 .iter()
                 .flat_map(|c| [c.from.as_str(), c.to.as_str()])
@@ -203,6 +214,7 @@ impl fmt::Display for Step {
                 Ok(())
             }
             Step::Connect { from, to } => write!(f, "connect {from} -> {to}"),
+            Step::Disconnect { node, peer } => write!(f, "disconnect {node} from {peer}"),
             Step::Open { channels } => {
                 if let [one] = channels.as_slice() {
                     write!(f, "open {one}")
@@ -242,7 +254,7 @@ impl fmt::Display for Step {
                 let how = if *force { "force-close" } else { "close" };
                 write!(f, "{how} {channel} by {by}")?;
                 if let Some(rate) = feerate {
-                    write!(f, " at feerate {rate}")?;
+                    write!(f, " at {rate} sat/kw")?;
                 }
                 Ok(())
             }
@@ -319,6 +331,16 @@ pub enum Check {
         /// `pending`, `ready`, `closing`, `closed` or `abandoned`.
         state: String,
     },
+    /// The channel's funding output was spent this way, as seen by each node of `on`
+    /// (`petrel channels`' `close.how`).
+    ClosedHow {
+        /// The channel's scenario name.
+        channel: String,
+        /// The nodes whose view counts.
+        on: Vec<String>,
+        /// One of [`CLOSE_KINDS`].
+        how: String,
+    },
     /// Each listed end holds exactly this balance in the channel (its `local_balance_msat`).
     ChannelBalance {
         /// The channel's scenario name.
@@ -374,20 +396,28 @@ pub enum Check {
         /// Whether it must be connected.
         connected: bool,
     },
+    /// The regtest chain's mempool holds exactly `count` transactions: what a step waits for
+    /// before mining, since a node records a transaction before it broadcasts it (persist
+    /// before send) and a block mined in between would leave it out.
+    Mempool {
+        /// How many.
+        count: u64,
+    },
 }
 
 impl Check {
     /// The nodes this check reads.
     pub fn nodes(&self) -> Vec<&str> {
         match self {
-            Check::ChannelState { on, .. } | Check::ChannelEvent { on, .. } => {
-                on.iter().map(String::as_str).collect()
-            }
+            Check::ChannelState { on, .. }
+            | Check::ChannelEvent { on, .. }
+            | Check::ClosedHow { on, .. } => on.iter().map(String::as_str).collect(),
             Check::ChannelBalance { msat, .. } => msat.iter().map(|(n, _)| n.as_str()).collect(),
             Check::NumChannels { node, .. }
             | Check::Wallet { node, .. }
             | Check::Spent { node, .. } => vec![node],
             Check::Connected { node, peer, .. } => vec![node, peer],
+            Check::Mempool { .. } => Vec::new(),
         }
     }
 }
@@ -397,6 +427,9 @@ impl fmt::Display for Check {
         match self {
             Check::ChannelState { channel, on, state } => {
                 write!(f, "{channel} {state} on {}", on.join("+"))
+            }
+            Check::ClosedHow { channel, on, how } => {
+                write!(f, "{channel} closed as {how} on {}", on.join("+"))
             }
             Check::ChannelBalance { channel, msat } => {
                 write!(f, "{channel} balances ")?;
@@ -449,12 +482,27 @@ impl fmt::Display for Check {
                 };
                 write!(f, "{node} {word} to {peer}")
             }
+            Check::Mempool { count } => write!(
+                f,
+                "{count} transaction{} in the mempool",
+                if *count == 1 { "" } else { "s" }
+            ),
         }
     }
 }
 
 /// The channel states `petrel channels` reports.
 pub const CHANNEL_STATES: &[&str] = &["pending", "ready", "closing", "closed", "abandoned"];
+
+/// How a funding output can be spent, as `petrel channels` reports it in `close.how`: by
+/// the closing transaction both signed, by this node's commitment, by the peer's, or by a
+/// revoked commitment of the peer's (BOLT 5).
+pub const CLOSE_KINDS: &[&str] = &[
+    "cooperative",
+    "local_force_close",
+    "remote_force_close",
+    "breach",
+];
 
 #[cfg(test)]
 mod tests {

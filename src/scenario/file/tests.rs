@@ -1,4 +1,5 @@
 use super::*;
+use crate::scenario::step::Check;
 
 fn errors(text: &str) -> Vec<(usize, usize, String)> {
     match parse(text, "t.toml", "t") {
@@ -200,10 +201,102 @@ fn an_unknown_step_is_named_with_a_suggestion() {
 
 #[test]
 fn steps_without_a_control_verb_say_so() {
-    let text = format!("{NODES}[[step]]\ndo = \"disconnect\"\nfrom = \"alice\"\n");
+    let text = format!("{NODES}[[step]]\ndo = \"pay\"\nfrom = \"alice\"\n");
     let (line, _, message) = one_error(&text);
     assert_eq!(line, 4);
-    assert!(message.contains("no control verb"), "{message}");
+    assert!(message.contains("does not make payments yet"), "{message}");
+}
+
+#[test]
+fn disconnect_names_a_node_and_its_peer() {
+    let text = format!("{NODES}[[step]]\ndo = \"disconnect\"\nnode = \"alice\"\npeer = \"bob\"\n");
+    let s = parse(&text, "t.toml", "t").unwrap();
+    assert_eq!(
+        s.steps[0].step,
+        Step::Disconnect {
+            node: "alice".into(),
+            peer: "bob".into()
+        }
+    );
+    assert_eq!(s.steps[0].step.to_string(), "disconnect alice from bob");
+    let cases = [
+        ("node = \"alice\"\n", "`disconnect` needs `peer`"),
+        ("peer = \"bob\"\n", "`disconnect` needs `node`"),
+        (
+            "node = \"alice\"\npeer = \"alice\"\n",
+            "a node is not its own peer",
+        ),
+        (
+            "node = \"alice\"\npeer = \"carol\"\n",
+            "unknown node `carol`",
+        ),
+        (
+            "from = \"alice\"\nto = \"bob\"\n",
+            "`from` does not apply to `disconnect` (it takes: node, peer)",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let text = format!("{NODES}[[step]]\ndo = \"disconnect\"\n{extra}");
+        let (_, _, message) = errors(&text).remove(0);
+        assert!(message.contains(expected), "{extra:?}: {message}");
+    }
+}
+
+#[test]
+fn how_a_channel_closed_is_checked_per_end() {
+    let base = format!(
+        "{NODES}[[step]]\ndo = \"open\"\nfrom = \"alice\"\nto = \"bob\"\nsat = 100_000\n[[step]]\ndo = \"close\"\nchannel = \"alice-bob\"\nforce = true\nfeerate = 1_000\n[[step]]\ndo = \"wait\"\n"
+    );
+    let text = format!("{base}channel = \"alice-bob\"\nhow = \"cooperative\"\n");
+    let s = parse(&text, "t.toml", "t").unwrap();
+    assert_eq!(
+        s.steps[1].step,
+        Step::Close {
+            channel: "alice-bob".into(),
+            by: "alice".into(),
+            force: true,
+            feerate: Some(1_000)
+        }
+    );
+    assert_eq!(
+        s.steps[2].step,
+        Step::Wait {
+            checks: vec![Check::ClosedHow {
+                channel: "alice-bob".into(),
+                on: vec!["alice".into(), "bob".into()],
+                how: "cooperative".into()
+            }],
+            timeout: DEFAULT_WAIT
+        }
+    );
+    let text =
+        format!("{base}channel = \"alice-bob\"\nnode = \"bob\"\nhow = \"remote_force_close\"\n");
+    let s = parse(&text, "t.toml", "t").unwrap();
+    assert_eq!(
+        s.steps[2].step.to_string(),
+        "wait alice-bob closed as remote_force_close on bob (up to 30s)"
+    );
+    let cases = [
+        ("how = \"cooperative\"\n", "`how` needs `channel`"),
+        (
+            "channel = \"alice-bob\"\nhow = \"politely\"\n",
+            "unknown way to close `politely` (ways: cooperative, local_force_close",
+        ),
+        (
+            "channel = \"alice-bob\"\nhow = \"local_force_close\"\n",
+            "is one end's view: say which with `node`",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let (_, _, message) = one_error(&format!("{base}{extra}"));
+        assert!(message.contains(expected), "{extra:?}: {message}");
+    }
+    // A feerate must fit the node's 32-bit sat/kw.
+    let text = base.replace("feerate = 1_000", "feerate = 5_000_000_000");
+    let (line, column, message) = one_error(&format!(
+        "{text}channel = \"alice-bob\"\nstate = \"closed\"\n"
+    ));
+    assert_eq!((line, column), (12, 11), "{message}");
 }
 
 #[test]
