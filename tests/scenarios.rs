@@ -14,6 +14,8 @@ use common::{wait_for_blocking, DEADLINE};
 use petrel::scenario::library::BUNDLED;
 use petrel::scenario::process::alive;
 use petrel::scenario::report::{Outcome, Report, StepStatus};
+use petrel::scenario::step::OpenSpec;
+use petrel::scenario::{Check, Scenario, Step};
 
 fn petrel() -> Command {
     Command::new(env!("CARGO_BIN_EXE_petrel"))
@@ -59,6 +61,38 @@ fn scenario_file(dir: &Path, text: &str) -> PathBuf {
     path
 }
 
+/// The state the scenario's last `wait` or `assert` expects of `channel`: a check of the
+/// channel itself, or a count of one of its ends' channels in some state.
+fn last_checked_state<'a>(scenario: &'a Scenario, channel: &OpenSpec) -> &'a str {
+    scenario
+        .steps
+        .iter()
+        .rev()
+        .flat_map(|s| match &s.step {
+            Step::Wait { checks, .. } | Step::Assert { checks } => checks.as_slice(),
+            _ => &[],
+        })
+        .find_map(|c| match c {
+            Check::ChannelState {
+                channel: name,
+                state,
+                ..
+            } if *name == channel.name => Some(state.as_str()),
+            Check::NumChannels {
+                node,
+                state: Some(state),
+                ..
+            } if *node == channel.from || *node == channel.to => Some(state.as_str()),
+            _ => None,
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "{}: nothing checks the state of {}",
+                scenario.name, channel.name
+            )
+        })
+}
+
 #[test]
 fn every_bundled_scenario_passes() {
     for bundled in BUNDLED {
@@ -94,15 +128,16 @@ fn every_bundled_scenario_passes() {
         let on_disk: Report =
             serde_json::from_slice(&std::fs::read(run_dir.join("report.json")).unwrap()).unwrap();
         assert_eq!(on_disk, report);
-        // Every channel the scenario opens is in the last picture, and the timeline saw it
-        // become ready on both ends.
+        // Every channel the scenario opens is in the last picture, in the state the
+        // scenario last checked for it, and the timeline saw it become ready on both ends.
         let last = report.steps.last().unwrap().snapshot.as_ref().unwrap();
         let events: Vec<_> = report.steps.iter().flat_map(|s| &s.events).collect();
-        for channel in bundled.scenario().unwrap().channels() {
+        let scenario = bundled.scenario().unwrap();
+        for channel in scenario.channels() {
             let drawn = last.channels.iter().find(|c| c.name == channel.name);
             assert_eq!(
                 drawn.map(|c| c.state.as_str()),
-                Some("ready"),
+                Some(last_checked_state(&scenario, channel)),
                 "{}",
                 channel.name
             );

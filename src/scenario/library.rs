@@ -26,7 +26,13 @@ macro_rules! bundled {
 }
 
 /// Every bundled scenario, in the order `petrel scenario list` shows them.
-pub const BUNDLED: &[Bundled] = bundled!["open-channel", "many-channels", "restart-mid-funding"];
+pub const BUNDLED: &[Bundled] = bundled![
+    "open-channel",
+    "many-channels",
+    "restart-mid-funding",
+    "coop-close",
+    "force-close",
+];
 
 /// The bundled scenario called `name`.
 pub fn find(name: &str) -> Option<&'static Bundled> {
