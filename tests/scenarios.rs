@@ -43,7 +43,9 @@ fn report_of(out: &Output) -> Report {
     })
 }
 
-/// Every process the run started is gone.
+/// Every process the run started is gone: each one the report lists, and (not trusting
+/// the report) any live process whose command line names the run directory, as every
+/// `petrel regtest` and `petrel node` of the run does through its `--datadir`.
 fn assert_all_stopped(report: &Report) {
     assert!(
         report.processes.iter().any(|p| p.name == "regtest"),
@@ -53,6 +55,26 @@ fn assert_all_stopped(report: &Report) {
     for p in &report.processes {
         assert!(!alive(p.pid), "{} (pid {}) survived the run", p.name, p.pid);
     }
+    let left = processes_naming(&report.run_dir);
+    assert!(left.is_empty(), "still running after the run: {left:?}");
+}
+
+/// Live processes whose command line contains `text` (Linux `/proc`), with that line.
+fn processes_naming(text: &str) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let line = String::from_utf8_lossy(&raw).replace('\0', " ");
+        if line.contains(text) && alive(pid) {
+            out.push((pid, line));
+        }
+    }
+    out
 }
 
 fn scenario_file(dir: &Path, text: &str) -> PathBuf {
@@ -230,6 +252,72 @@ blocks = 3
 }
 
 #[test]
+fn a_step_the_node_refuses_fails_with_the_nodes_answer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = scenario_file(
+        tmp.path(),
+        r#"description = "a cooperative close needs the peer, and it was disconnected"
+[nodes.alice]
+[nodes.bob]
+
+[[step]]
+do = "fund"
+node = "alice"
+sat = 1_000_000
+
+[[step]]
+do = "connect"
+from = "alice"
+to = "bob"
+
+[[step]]
+do = "open"
+from = "alice"
+to = "bob"
+sat = 500_000
+
+[[step]]
+do = "mine"
+blocks = 3
+
+[[step]]
+do = "wait"
+channel = "alice-bob"
+state = "ready"
+
+[[step]]
+do = "disconnect"
+node = "alice"
+peer = "bob"
+
+[[step]]
+do = "close"
+channel = "alice-bob"
+
+[[step]]
+do = "mine"
+blocks = 6
+"#,
+    );
+    let out = run(&file, &tmp.path().join("run"), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("failed at step 7 ({}:36)", file.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("alice: `close` failed: the peer is not connected"),
+        "{stderr}"
+    );
+    let report = report_of(&out);
+    assert_eq!(report.steps[6].status, StepStatus::Ok, "the disconnect");
+    assert_eq!(report.steps[7].status, StepStatus::Failed);
+    assert_eq!(report.steps[8].status, StepStatus::Skipped);
+    assert_all_stopped(&report);
+}
+
+#[test]
 fn a_wait_that_times_out_says_what_it_last_saw() {
     let tmp = tempfile::tempdir().unwrap();
     let file = scenario_file(
@@ -349,6 +437,15 @@ note = "never holds: nobody connects"
     }
     let children = children_of(runner.id());
     assert_eq!(children.len(), 3, "regtest and two nodes: {children:?}");
+    // The check `assert_all_stopped` makes after the run sees them (and the runner, whose
+    // `--run-dir` names the directory too) while they run.
+    let naming = processes_naming(&run_dir.display().to_string());
+    let mut pids: Vec<u32> = naming.iter().map(|(pid, _)| *pid).collect();
+    pids.sort_unstable();
+    let mut expected = children.clone();
+    expected.push(runner.id());
+    expected.sort_unstable();
+    assert_eq!(pids, expected, "{naming:?}");
     let status = Command::new("kill")
         .args(["-INT", &runner.id().to_string()])
         .status()
