@@ -1,6 +1,6 @@
 //! Scripted multi-node regtest scenarios: `petrel scenario run FILE`.
 //!
-//! A scenario file (`scenarios/*.toml`, format in [`file`]) declares nodes and tells a story
+//! A scenario file (`scenarios/*.toml`, format in [`file`](mod@file)) declares nodes and tells a story
 //! in steps: fund, connect, disconnect, open, mine, wait, assert, restart, close. The runner
 //! starts `petrel regtest` and one `petrel node` per declared node, each a real process in a
 //! fresh run directory with OS-chosen ports, runs the steps in order, and writes a report a
@@ -9,12 +9,13 @@
 //!
 //! # Layout
 //!
-//! Pure parts (no IO, no clock), unit-tested: [`file`] (parse and validate, errors with line
+//! Pure parts (no IO, no clock), unit-tested: [`file`](mod@file) (parse and validate, errors with line
 //! and column), [`step`] (the validated model), [`check`] (does a condition hold in an
 //! [`observation::Observation`]), [`report`] (the record), [`svg`] and [`html`] (rendering).
 //!
 //! The shell: [`process`] (child guards: own process group, SIGKILL on drop), [`network`]
-//! (the running chain and nodes, their control APIs), [`runner`] (step execution,
+//! (the running chain and nodes, their control APIs), [`fund`] (coinbases to a wallet),
+//! [`runner`] (step execution,
 //! interruption, teardown), [`progress`] (terminal output). It reads clocks and spawns
 //! processes, hence the lint exception below.
 //!
@@ -26,6 +27,7 @@
 
 pub mod check;
 pub mod file;
+pub mod fund;
 pub mod html;
 pub mod library;
 pub mod network;
