@@ -34,6 +34,7 @@ pub mod node;
 pub mod peer;
 pub mod regtest;
 pub mod rpc;
+pub mod scenario;
 pub mod store;
 pub mod transport;
 pub mod tx;

@@ -45,6 +45,11 @@ enum Command {
     },
     /// Peers: connected now, or known from earlier outbound connections.
     Peers,
+    /// Drop the connection to a peer (its channels stay; they reestablish on reconnection).
+    Disconnect {
+        /// The peer's node id.
+        node_id: String,
+    },
     /// Open a channel to a connected peer, funded from the on-chain wallet.
     Open {
         /// The peer's node id.
@@ -92,6 +97,9 @@ enum Command {
     /// it. Clients authenticate with the cookie DATADIR/.cookie (`__cookie__:SECRET`, as
     /// bitcoind writes it); the port actually bound is written to DATADIR/rpc.port.
     Regtest(RegtestArgs),
+    /// Scripted multi-node regtest scenarios: run one, list the bundled ones, check a file.
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
     /// Decode BOLT 1/2 messages given as hex (type + payload) and print each as one JSON line.
     ///
     /// With `-`, reads one hex message per line from standard input. Bad input prints an error
@@ -99,6 +107,38 @@ enum Command {
     DecodeMsg {
         /// The message in hex (an optional 0x prefix and spaces are allowed), or `-` for stdin.
         hex: String,
+    },
+}
+
+/// `petrel scenario ...`.
+#[derive(Subcommand)]
+enum ScenarioCommand {
+    /// Run a scenario against real processes on a fresh regtest chain.
+    ///
+    /// Starts `petrel regtest` and one `petrel node` per declared node in a fresh run
+    /// directory (OS-chosen ports), runs the steps in order with one progress line each,
+    /// stops every process it started (on success, failure or Ctrl-C), and writes
+    /// RUN/report.html and RUN/report.json. Exit status: 0 passed, 1 a step failed, 2 the
+    /// file is invalid (nothing was started), 130 interrupted.
+    Run {
+        /// The scenario file (scenarios/*.toml), or the name of a bundled scenario.
+        file: String,
+        /// Keep the chain's and nodes' datadirs (printed at the end).
+        #[arg(long)]
+        keep: bool,
+        /// Print the report as JSON on standard output (progress stays on standard error).
+        #[arg(long)]
+        json: bool,
+        /// The run directory to use (absent or empty) instead of a fresh temporary one.
+        #[arg(long, value_name = "DIR")]
+        run_dir: Option<PathBuf>,
+    },
+    /// List the bundled scenarios with their descriptions.
+    List,
+    /// Validate a scenario file and print its steps, without running anything.
+    Check {
+        /// The scenario file, or the name of a bundled scenario.
+        file: String,
     },
 }
 
@@ -171,11 +211,13 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Regtest(args) => run_regtest(need_datadir()?, args).map(|()| ExitCode::SUCCESS),
         Command::Node(args) => run_node(need_datadir()?, args).map(|()| ExitCode::SUCCESS),
         Command::DecodeMsg { hex } => decode_msg(&hex),
+        Command::Scenario(command) => scenario(command),
         Command::Getinfo => call("getinfo", json!({})),
         Command::Newaddress => call("newaddress", json!({})),
         Command::Balance => call("balance", json!({})),
         Command::Connect { target } => call("connect", json!({ "target": target })),
         Command::Peers => call("peers", json!({})),
+        Command::Disconnect { node_id } => call("disconnect", json!({ "node_id": node_id })),
         Command::Open {
             node_id,
             amount_sat,
@@ -301,6 +343,84 @@ fn run_regtest(datadir: PathBuf, args: RegtestArgs) -> anyhow::Result<()> {
     cancel_on_signal(&runtime, shutdown.clone());
     runtime.block_on(server::run(config, shutdown))?;
     Ok(())
+}
+
+fn scenario(command: ScenarioCommand) -> anyhow::Result<ExitCode> {
+    use petrel::scenario::{self, Outcome, RunOptions};
+    match command {
+        ScenarioCommand::List => {
+            let mut out = io::stdout().lock();
+            for bundled in scenario::library::BUNDLED {
+                let description = bundled
+                    .scenario()
+                    .map(|s| s.description)
+                    .unwrap_or_else(|e| format!("(invalid: {e})"));
+                let _ = writeln!(out, "{:<22}{description}", bundled.name);
+            }
+            let _ = writeln!(
+                out,
+                "\nRun one with `petrel scenario run scenarios/NAME.toml` (or just NAME)."
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        ScenarioCommand::Check { file } => match scenario::load(&file) {
+            Ok(s) => {
+                let mut out = io::stdout().lock();
+                // A closed stdout (`| head`) is not worth an error.
+                let _ = writeln!(
+                    out,
+                    "{file}: ok, {} nodes, {} steps",
+                    s.nodes.len(),
+                    s.steps.len()
+                );
+                for (i, step) in s.steps.iter().enumerate() {
+                    let _ = writeln!(out, "  [{}] line {}: {}", i + 1, step.line, step.step);
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                Ok(ExitCode::from(2))
+            }
+        },
+        ScenarioCommand::Run {
+            file,
+            keep,
+            json,
+            run_dir,
+        } => {
+            // Nothing starts before the whole file is valid.
+            let parsed = match scenario::load(&file) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let options = RunOptions {
+                exe: std::env::current_exe()?,
+                file,
+                keep,
+                run_dir,
+            };
+            let runtime = tokio::runtime::Runtime::new()?;
+            let stop = CancellationToken::new();
+            cancel_on_signal(&runtime, stop.clone());
+            let result = runtime.block_on(scenario::run(&parsed, &options, stop))?;
+            if json {
+                let _ = writeln!(
+                    io::stdout(),
+                    "{}",
+                    serde_json::to_string_pretty(&result.report)?
+                );
+            }
+            Ok(match result.report.outcome {
+                Outcome::Passed => ExitCode::SUCCESS,
+                Outcome::Failed => ExitCode::from(1),
+                Outcome::Interrupted => ExitCode::from(130),
+            })
+        }
+    }
 }
 
 fn decode_msg(arg: &str) -> anyhow::Result<ExitCode> {

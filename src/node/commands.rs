@@ -73,6 +73,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             },
             "connect" => return self.connect(&params, reply),
             "peers" => Ok(self.peers_json()),
+            "disconnect" => self.disconnect(&params).await,
             "open" => return self.open(&params, reply),
             "channels" => Ok(self.channels_json()),
             "abandon" => self.abandon(&params).await,
@@ -141,6 +142,20 @@ impl<S: ChainSource + Clone> NodeActor<S> {
                 let _ = reply.send(Err(e));
             }
         }
+    }
+
+    /// `disconnect NODE_ID`: drops the connection to a connected peer. Its channels stay as
+    /// they are (BOLT 2 reestablishes them on the next connection). The entry goes before the
+    /// peer actor reports the drop, so this node does not redial on its own; the peer may
+    /// dial back, and a restart redials peers we share live channels with.
+    async fn disconnect(&mut self, params: &Value) -> Result<Value, RpcError> {
+        let node_id = parse_node_id(&param::<String>(params, "node_id")?)?;
+        let Some(entry) = self.peers.remove(&node_id) else {
+            return Err(RpcError::Failed(format!("not connected to {node_id}")));
+        };
+        entry.handle.disconnect().await;
+        tracing::info!(peer = %node_id, "peer disconnected: requested over the control API");
+        Ok(json!({ "node_id": node_id.to_string(), "disconnected": true }))
     }
 
     fn peers_json(&self) -> Value {

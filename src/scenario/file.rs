@@ -1,0 +1,691 @@
+//! The scenario file (`scenarios/*.toml`): parsed with spans and validated into a
+//! [`Scenario`] before anything is started, so a typo costs a line-and-column message, not a
+//! half-run network.
+//!
+//! ```toml
+//! description = "Two nodes open a channel"
+//!
+//! [nodes.alice]
+//! [nodes.bob]
+//! minimum-depth = 3          # any per-node petrel.toml setting the runner does not own
+//!
+//! [[step]]
+//! do = "fund"
+//! node = "alice"
+//! sat = 2_000_000
+//!
+//! [[step]]
+//! do = "open"
+//! from = "alice"
+//! to = "bob"
+//! sat = 1_000_000
+//! ```
+//!
+//! The shape is read in two passes, the way mini-redis separates framing from meaning: serde
+//! reads a flat `RawStep` (every key any step may take, each with its byte span), then the
+//! validator turns it into a typed [`Step`], rejecting keys that do not apply, missing keys,
+//! unknown nodes and channels that no earlier step opens.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::ops::Range;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::step::{NodeSettings, NodeSpec, Scenario, Step, StepSpec};
+
+/// The steps a file may use, for error messages.
+pub const STEP_KINDS: &[&str] = &[
+    "fund",
+    "connect",
+    "disconnect",
+    "open",
+    "mine",
+    "wait",
+    "assert",
+    "restart",
+    "close",
+];
+
+/// How long a `wait` waits when the file does not say.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+
+/// One problem in a scenario file, located by line and column (both 1-based, columns in
+/// characters).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileError {
+    /// The line.
+    pub line: usize,
+    /// The column.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+    /// The text of the offending line, for the snippet.
+    source_line: String,
+    /// How many characters to underline from `column`.
+    width: usize,
+}
+
+impl FileError {
+    fn at(text: &str, span: Range<usize>, message: String) -> FileError {
+        let start = floor_char_boundary(text, span.start.min(text.len()));
+        let end = floor_char_boundary(text, span.end.clamp(start, text.len()));
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let line = text[..start].matches('\n').count() + 1;
+        let column = text[line_start..start].chars().count() + 1;
+        let source_line = text[line_start..line_end]
+            .trim_end_matches('\r')
+            .to_string();
+        let width = text[start..end.min(line_end).max(start)]
+            .chars()
+            .count()
+            .max(1);
+        FileError {
+            line,
+            column,
+            message,
+            source_line,
+            width,
+        }
+    }
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Every problem found in one file, in file order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileErrors {
+    /// The file's path as given (for `path:line:column`).
+    pub origin: String,
+    /// The problems.
+    pub errors: Vec<FileError>,
+}
+
+impl fmt::Display for FileErrors {
+    /// rustc's shape: `error: message`, ` --> path:line:column`, then the line underlined.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            let gutter = " ".repeat(e.line.to_string().len());
+            writeln!(f, "error: {}", e.message)?;
+            writeln!(f, "{gutter}--> {}:{}:{}", self.origin, e.line, e.column)?;
+            writeln!(f, "{gutter} |")?;
+            writeln!(f, "{} | {}", e.line, e.source_line)?;
+            write!(
+                f,
+                "{gutter} | {}{}",
+                " ".repeat(e.column - 1),
+                "^".repeat(e.width)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for FileErrors {}
+
+/// The file as serde reads it: nothing checked but types and key names.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    name: Option<Spanned<String>>,
+    description: Option<String>,
+    nodes: Spanned<BTreeMap<Spanned<String>, RawNode>>,
+    #[serde(default)]
+    step: Vec<RawStep>,
+}
+
+/// `[nodes.NAME]`: the settings a scenario may choose for a node.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawNode {
+    minimum_depth: Option<u32>,
+    max_pending_per_peer: Option<u64>,
+    max_pending_total: Option<u64>,
+    reservation_timeout_secs: Option<u64>,
+    chain_poll_ms: Option<u64>,
+}
+
+/// One `[[step]]` table: every key any step takes. Which ones apply depends on `do`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawStep {
+    #[serde(rename = "do")]
+    kind: Spanned<String>,
+    note: Option<Spanned<String>>,
+    node: Option<Spanned<String>>,
+    nodes: Option<Spanned<Vec<Spanned<String>>>>,
+    from: Option<Spanned<String>>,
+    to: Option<Spanned<String>>,
+    peer: Option<Spanned<String>>,
+    by: Option<Spanned<String>>,
+    channel: Option<Spanned<String>>,
+    channels: Option<Spanned<Vec<Spanned<RawOpen>>>>,
+    sat: Option<Spanned<u64>>,
+    push_msat: Option<Spanned<u64>>,
+    min_depth: Option<Spanned<u32>>,
+    coins: Option<Spanned<u32>>,
+    blocks: Option<Spanned<u32>>,
+    state: Option<Spanned<String>>,
+    event: Option<Spanned<String>>,
+    how: Option<Spanned<String>>,
+    balance_msat: Option<Spanned<BTreeMap<Spanned<String>, u64>>>,
+    num_channels: Option<Spanned<u64>>,
+    wallet_sat: Option<Spanned<u64>>,
+    spent_sat: Option<Spanned<u64>>,
+    tolerance_sat: Option<Spanned<u64>>,
+    connected: Option<Spanned<bool>>,
+    mempool_txs: Option<Spanned<u64>>,
+    timeout_secs: Option<Spanned<u64>>,
+    kill: Option<Spanned<bool>>,
+    force: Option<Spanned<bool>>,
+    feerate: Option<Spanned<u32>>,
+}
+
+/// One entry of an `open` step's `channels = [...]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawOpen {
+    channel: Option<Spanned<String>>,
+    from: Option<Spanned<String>>,
+    to: Option<Spanned<String>>,
+    sat: Option<Spanned<u64>>,
+    push_msat: Option<Spanned<u64>>,
+    min_depth: Option<Spanned<u32>>,
+}
+
+impl RawStep {
+    /// The optional keys present, with their spans, in declaration order of the struct.
+    fn present(&self) -> Vec<(&'static str, Range<usize>)> {
+        fn s<T>(v: Option<&Spanned<T>>) -> Option<Range<usize>> {
+            v.map(Spanned::span)
+        }
+        let all = [
+            ("node", s(self.node.as_ref())),
+            ("nodes", s(self.nodes.as_ref())),
+            ("from", s(self.from.as_ref())),
+            ("to", s(self.to.as_ref())),
+            ("peer", s(self.peer.as_ref())),
+            ("by", s(self.by.as_ref())),
+            ("channel", s(self.channel.as_ref())),
+            ("channels", s(self.channels.as_ref())),
+            ("sat", s(self.sat.as_ref())),
+            ("push-msat", s(self.push_msat.as_ref())),
+            ("min-depth", s(self.min_depth.as_ref())),
+            ("coins", s(self.coins.as_ref())),
+            ("blocks", s(self.blocks.as_ref())),
+            ("state", s(self.state.as_ref())),
+            ("event", s(self.event.as_ref())),
+            ("how", s(self.how.as_ref())),
+            ("balance-msat", s(self.balance_msat.as_ref())),
+            ("num-channels", s(self.num_channels.as_ref())),
+            ("wallet-sat", s(self.wallet_sat.as_ref())),
+            ("spent-sat", s(self.spent_sat.as_ref())),
+            ("tolerance-sat", s(self.tolerance_sat.as_ref())),
+            ("connected", s(self.connected.as_ref())),
+            ("mempool-txs", s(self.mempool_txs.as_ref())),
+            ("timeout-secs", s(self.timeout_secs.as_ref())),
+            ("kill", s(self.kill.as_ref())),
+            ("force", s(self.force.as_ref())),
+            ("feerate", s(self.feerate.as_ref())),
+        ];
+        all.into_iter()
+            .filter_map(|(k, span)| span.map(|s| (k, s)))
+            .collect()
+    }
+}
+
+/// The keys each step takes besides `do` and `note`.
+fn keys_of(kind: &str) -> &'static [&'static str] {
+    const CHECKS: &[&str] = &[
+        "channel",
+        "node",
+        "peer",
+        "state",
+        "event",
+        "how",
+        "balance-msat",
+        "num-channels",
+        "wallet-sat",
+        "spent-sat",
+        "tolerance-sat",
+        "connected",
+        "mempool-txs",
+    ];
+    const WAIT: &[&str] = &[
+        "channel",
+        "node",
+        "peer",
+        "state",
+        "event",
+        "how",
+        "balance-msat",
+        "num-channels",
+        "wallet-sat",
+        "spent-sat",
+        "tolerance-sat",
+        "connected",
+        "mempool-txs",
+        "timeout-secs",
+    ];
+    match kind {
+        "fund" => &["node", "nodes", "sat", "coins"],
+        "connect" => &["from", "to"],
+        "disconnect" => &["node", "peer"],
+        "open" => &[
+            "channel",
+            "from",
+            "to",
+            "sat",
+            "push-msat",
+            "min-depth",
+            "channels",
+        ],
+        "mine" => &["blocks"],
+        "wait" => WAIT,
+        "assert" => CHECKS,
+        "restart" => &["node", "kill"],
+        "close" => &["channel", "by", "force", "feerate"],
+        _ => &[],
+    }
+}
+
+/// Parses and validates a scenario file. `origin` names it in messages; `default_name` is
+/// used when the file has no `name` (the runner passes the file stem).
+pub fn parse(text: &str, origin: &str, default_name: &str) -> Result<Scenario, FileErrors> {
+    let fail = |errors| FileErrors {
+        origin: origin.to_string(),
+        errors,
+    };
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        fail(vec![FileError::at(text, span, toml_message(e.message()))])
+    })?;
+    let mut v = Validator {
+        text,
+        errors: Vec::new(),
+        nodes: Vec::new(),
+        channels: HashMap::new(),
+    };
+    let scenario = v.file(raw, default_name);
+    if v.errors.is_empty() {
+        Ok(scenario)
+    } else {
+        v.errors.sort_by_key(|e| (e.line, e.column));
+        Err(fail(v.errors))
+    }
+}
+
+/// Rewrites serde's "unknown field `x`, expected one of ..." into a short message with a
+/// suggestion; other messages pass through.
+fn toml_message(message: &str) -> String {
+    let message = message.trim();
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_string();
+    };
+    let Some((unknown, expected)) = rest.split_once('`') else {
+        return message.to_string();
+    };
+    let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match suggest(unknown, &known) {
+        Some(s) => format!("unknown key `{unknown}`; did you mean `{s}`?"),
+        None => format!("unknown key `{unknown}` (keys here: {})", known.join(", ")),
+    }
+}
+
+/// The closest of `known` to `word`, if it is close enough to be a typo.
+fn suggest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (levenshtein(word, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + cost);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+/// A channel known to the validator: its ends and the line that opened it.
+struct KnownChannel {
+    from: String,
+    to: String,
+    line: usize,
+}
+
+struct Validator<'a> {
+    text: &'a str,
+    errors: Vec<FileError>,
+    /// Declared node names.
+    nodes: Vec<String>,
+    /// Channels opened by earlier steps, by name.
+    channels: HashMap<String, KnownChannel>,
+}
+
+impl Validator<'_> {
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        self.errors
+            .push(FileError::at(self.text, span, message.into()));
+    }
+
+    fn line_of(&self, span: &Range<usize>) -> usize {
+        self.text[..span.start.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
+    }
+
+    fn file(&mut self, raw: RawFile, default_name: &str) -> Scenario {
+        let name = match raw.name {
+            Some(n) => {
+                if !is_name(n.get_ref()) {
+                    self.error(n.span(), NAME_RULE);
+                }
+                n.into_inner()
+            }
+            None => default_name.to_string(),
+        };
+        let nodes_span = raw.nodes.span();
+        let mut declared: Vec<(Spanned<String>, RawNode)> =
+            raw.nodes.into_inner().into_iter().collect();
+        // The file's order, not the map's: the picture lays nodes out in it.
+        declared.sort_by_key(|(n, _)| n.span().start);
+        if declared.is_empty() {
+            self.error(nodes_span, "declare at least one node: `[nodes.alice]`");
+        }
+        let mut nodes = Vec::new();
+        for (node, settings) in declared {
+            if !is_name(node.get_ref()) {
+                self.error(node.span(), NAME_RULE);
+            }
+            self.nodes.push(node.get_ref().clone());
+            nodes.push(NodeSpec {
+                name: node.into_inner(),
+                settings: NodeSettings {
+                    minimum_depth: settings.minimum_depth,
+                    max_pending_per_peer: settings.max_pending_per_peer,
+                    max_pending_total: settings.max_pending_total,
+                    reservation_timeout_secs: settings.reservation_timeout_secs,
+                    chain_poll_ms: settings.chain_poll_ms,
+                },
+            });
+        }
+        if raw.step.is_empty() {
+            self.error(
+                self.text.len()..self.text.len(),
+                "a scenario needs at least one `[[step]]`",
+            );
+        }
+        let steps = raw.step.iter().filter_map(|s| self.step(s)).collect();
+        Scenario {
+            name,
+            description: raw.description.unwrap_or_default(),
+            nodes,
+            steps,
+        }
+    }
+
+    fn step(&mut self, raw: &RawStep) -> Option<StepSpec> {
+        let kind = raw.kind.get_ref().as_str();
+        let at = raw.kind.span();
+        if !STEP_KINDS.contains(&kind) {
+            let message = match kind {
+                "pay" => "`pay` is not available: petrel does not make payments yet".to_string(),
+                _ => match suggest(kind, STEP_KINDS) {
+                    Some(s) => format!("unknown step `{kind}`; did you mean `{s}`?"),
+                    None => format!("unknown step `{kind}` (steps: {})", STEP_KINDS.join(", ")),
+                },
+            };
+            self.error(at, message);
+            return None;
+        }
+        let allowed = keys_of(kind);
+        let mut ok = true;
+        for (key, span) in raw.present() {
+            if !allowed.contains(&key) {
+                self.error(
+                    span,
+                    format!(
+                        "`{key}` does not apply to `{kind}` (it takes: {})",
+                        allowed.join(", ")
+                    ),
+                );
+                ok = false;
+            }
+        }
+        if !ok {
+            return None;
+        }
+        let step = match kind {
+            "fund" => self.fund(raw),
+            "connect" => self.connect(raw),
+            "disconnect" => self.disconnect(raw),
+            "open" => self.open(raw),
+            "mine" => self.mine(raw),
+            "wait" | "assert" => self.checks(raw),
+            "restart" => self.restart(raw),
+            _ => self.close(raw),
+        }?;
+        Some(StepSpec {
+            line: self.line_of(&at),
+            note: raw.note.as_ref().map(|n| n.get_ref().clone()),
+            step,
+        })
+    }
+
+    /// Reports a missing key at the step's `do`.
+    fn missing<T>(&mut self, raw: &RawStep, key: &str) -> Option<T> {
+        self.error(
+            raw.kind.span(),
+            format!("`{}` needs `{key}`", raw.kind.get_ref()),
+        );
+        None
+    }
+
+    fn node(&mut self, name: &Spanned<String>) -> Option<String> {
+        if self.nodes.iter().any(|n| n == name.get_ref()) {
+            Some(name.get_ref().clone())
+        } else {
+            let message = format!(
+                "unknown node `{}` (declared: {})",
+                name.get_ref(),
+                self.nodes.join(", ")
+            );
+            self.error(name.span(), message);
+            None
+        }
+    }
+
+    fn channel(&mut self, name: &Spanned<String>) -> Option<(String, String, String)> {
+        if let Some(c) = self.channels.get(name.get_ref()) {
+            return Some((name.get_ref().clone(), c.from.clone(), c.to.clone()));
+        }
+        let mut known: Vec<&str> = self.channels.keys().map(String::as_str).collect();
+        known.sort_unstable();
+        let message = if known.is_empty() {
+            format!(
+                "unknown channel `{}`: no earlier `open` step opens a channel",
+                name.get_ref()
+            )
+        } else {
+            format!(
+                "unknown channel `{}`: no earlier `open` step names it (opened so far: {})",
+                name.get_ref(),
+                known.join(", ")
+            )
+        };
+        self.error(name.span(), message);
+        None
+    }
+
+    fn fund(&mut self, raw: &RawStep) -> Option<Step> {
+        let names: Vec<&Spanned<String>> = match (&raw.node, &raw.nodes) {
+            (Some(n), None) => vec![n],
+            (None, Some(list)) if !list.get_ref().is_empty() => list.get_ref().iter().collect(),
+            (None, Some(list)) => {
+                self.error(list.span(), "`nodes` is empty");
+                return None;
+            }
+            (Some(_), Some(list)) => {
+                self.error(list.span(), "give `node` or `nodes`, not both");
+                return None;
+            }
+            (None, None) => return self.missing(raw, "node` or `nodes"),
+        };
+        let mut nodes = Vec::new();
+        for n in names {
+            let node = self.node(n)?;
+            if nodes.contains(&node) {
+                self.error(n.span(), format!("`{node}` is listed twice"));
+                return None;
+            }
+            nodes.push(node);
+        }
+        let Some(sat) = &raw.sat else {
+            return self.missing(raw, "sat");
+        };
+        if *sat.get_ref() == 0 {
+            self.error(sat.span(), "`sat` must be above 0");
+            return None;
+        }
+        let coins = raw.coins.as_ref().map_or(1, |c| *c.get_ref());
+        if let Some(c) = &raw.coins {
+            if !(1..=100).contains(c.get_ref()) {
+                self.error(c.span(), "`coins` must be between 1 and 100");
+                return None;
+            }
+        }
+        Some(Step::Fund {
+            nodes,
+            sat: *sat.get_ref(),
+            coins,
+        })
+    }
+
+    fn connect(&mut self, raw: &RawStep) -> Option<Step> {
+        let (Some(from), Some(to)) = (&raw.from, &raw.to) else {
+            let key = if raw.from.is_none() { "from" } else { "to" };
+            return self.missing(raw, key);
+        };
+        let (from_name, to_name) = (self.node(from), self.node(to));
+        let (from_name, to_name) = (from_name?, to_name?);
+        if from_name == to_name {
+            self.error(to.span(), "a node cannot connect to itself");
+            return None;
+        }
+        Some(Step::Connect {
+            from: from_name,
+            to: to_name,
+        })
+    }
+
+    fn disconnect(&mut self, raw: &RawStep) -> Option<Step> {
+        let (Some(node), Some(peer)) = (&raw.node, &raw.peer) else {
+            let key = if raw.node.is_none() { "node" } else { "peer" };
+            return self.missing(raw, key);
+        };
+        let (node_name, peer_name) = (self.node(node), self.node(peer));
+        let (node_name, peer_name) = (node_name?, peer_name?);
+        if node_name == peer_name {
+            self.error(peer.span(), "a node is not its own peer");
+            return None;
+        }
+        Some(Step::Disconnect {
+            node: node_name,
+            peer: peer_name,
+        })
+    }
+
+    fn mine(&mut self, raw: &RawStep) -> Option<Step> {
+        let Some(blocks) = &raw.blocks else {
+            return self.missing(raw, "blocks");
+        };
+        if !(1..=1000).contains(blocks.get_ref()) {
+            self.error(blocks.span(), "`blocks` must be between 1 and 1000");
+            return None;
+        }
+        Some(Step::Mine {
+            blocks: *blocks.get_ref(),
+        })
+    }
+
+    fn restart(&mut self, raw: &RawStep) -> Option<Step> {
+        let Some(node) = &raw.node else {
+            return self.missing(raw, "node");
+        };
+        Some(Step::Restart {
+            node: self.node(node)?,
+            kill: raw.kill.as_ref().is_some_and(|k| *k.get_ref()),
+        })
+    }
+
+    fn close(&mut self, raw: &RawStep) -> Option<Step> {
+        let Some(channel) = &raw.channel else {
+            return self.missing(raw, "channel");
+        };
+        let (name, from, to) = self.channel(channel)?;
+        let by = match &raw.by {
+            Some(b) => {
+                let by = self.node(b)?;
+                if by != from && by != to {
+                    self.error(
+                        b.span(),
+                        format!("`{by}` is not an end of `{name}` ({from}, {to})"),
+                    );
+                    return None;
+                }
+                by
+            }
+            None => from,
+        };
+        if let Some(rate) = &raw.feerate {
+            if *rate.get_ref() == 0 {
+                self.error(rate.span(), "`feerate` must be above 0");
+                return None;
+            }
+        }
+        Some(Step::Close {
+            channel: name,
+            by,
+            force: raw.force.as_ref().is_some_and(|f| *f.get_ref()),
+            feerate: raw.feerate.as_ref().map(|r| *r.get_ref()),
+        })
+    }
+}
+
+const NAME_RULE: &str = "names are 1 to 32 letters, digits, `-` or `_`";
+
+/// Node, channel and scenario names: short, and safe in paths, HTML and SVG.
+fn is_name(s: &str) -> bool {
+    (1..=32).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+mod checks;
+mod open;
+#[cfg(test)]
+mod tests;
