@@ -100,12 +100,17 @@ impl<S: ChainSource + Clone> NodeActor<S> {
     pub(crate) async fn run(mut self, mut inboxes: Inboxes) {
         self.recover().await;
         loop {
+            // Biased: what peers and the watcher reported goes before the next command, so a
+            // command sees every event sent before it was issued (an `open` answers after its
+            // channel's event is queued, so `channels` right after it lists the channel).
             tokio::select! {
+                biased;
                 () = self.stop.cancelled() => break,
-                Some(cmd) = inboxes.cmds.recv() => self.on_cmd(cmd).await,
                 Some(event) = inboxes.peer_events.recv() => self.on_peer_event(event).await,
                 Some((id, event)) = inboxes.confs.recv() => self.on_conf(id, event).await,
                 Some(id) = inboxes.changed.recv() => self.reload(&id).await,
+                Some(cmd) = inboxes.cmds.recv() => self.on_cmd(cmd).await,
+                // Last, so that catching up on many blocks does not hold up commands.
                 event = inboxes.blocks.recv() => {
                     if let Some(event) = event {
                         self.on_block(event).await;

@@ -525,7 +525,8 @@ impl<S: ChainSource + Clone> Actor<S> {
         let channel_id = pending.params.channel_id;
         self.extras.remove(&temp_id);
         crash_point("fundee_stored");
-        self.send(Message::FundingSigned(signed)).await?;
+        // The node hears of the channel before the funder can: once the funder's `open`
+        // answers, both nodes list the channel.
         let _ = self
             .ctx
             .events
@@ -534,6 +535,7 @@ impl<S: ChainSource + Clone> Actor<S> {
                 channel_id,
             })
             .await;
+        self.send(Message::FundingSigned(signed)).await?;
         Ok(())
     }
 
