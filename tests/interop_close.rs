@@ -176,39 +176,10 @@ impl Pair {
     /// LDK's `create_channel` to Petrel; returns the channel id once LDK has broadcast the
     /// funding and Petrel stored the channel.
     async fn ldk_opens(&self, funding_sat: u64, push_msat: u64) -> String {
-        let ldk = &self.ldk;
-        let temporary = ldk
-            .manager
-            .create_channel(
-                self.petrel_id,
-                funding_sat,
-                push_msat,
-                ldk.user_channel_id(),
-                None,
-                None,
-            )
-            .expect("LDK starts the open");
-        let (channel_id, funding_txid) =
-            wait_for("LDK's ChannelPending event", DEADLINE, || async {
-                ldk.events_where(|e| match e {
-                    Event::ChannelPending {
-                        channel_id,
-                        former_temporary_channel_id,
-                        funding_txo,
-                        ..
-                    } if *former_temporary_channel_id == Some(temporary) => {
-                        Some((channel_id.to_string(), funding_txo.txid))
-                    }
-                    _ => None,
-                })
-                .into_iter()
-                .next()
-            })
+        let (channel_id, _) = self
+            .ldk
+            .open_to(self.petrel_id, funding_sat, push_msat)
             .await;
-        wait_for("LDK to broadcast the funding", DEADLINE, || async {
-            ldk.broadcaster.accepted(funding_txid).then_some(())
-        })
-        .await;
         wait_for("Petrel to store the channel", DEADLINE, || async {
             tokio::task::block_in_place(|| self.petrel.channels())
                 .iter()

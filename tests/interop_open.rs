@@ -327,41 +327,10 @@ impl Pair {
     /// once Petrel has signed, and Petrel stores the channel as pending. Returns the channel
     /// id.
     async fn ldk_opens(&self, funding_sat: u64, push_msat: u64) -> String {
-        let ldk = &self.ldk;
-        let temporary = ldk
-            .manager
-            .create_channel(
-                self.petrel_id,
-                funding_sat,
-                push_msat,
-                ldk.user_channel_id(),
-                None,
-                None,
-            )
-            .expect("LDK starts the open");
-        let (channel_id, funding_txo) =
-            wait_for("LDK's ChannelPending event", DEADLINE, || async {
-                ldk.events_where(|e| match e {
-                    Event::ChannelPending {
-                        channel_id,
-                        former_temporary_channel_id,
-                        funding_txo,
-                        ..
-                    } if *former_temporary_channel_id == Some(temporary) => {
-                        Some((channel_id.to_string(), *funding_txo))
-                    }
-                    _ => None,
-                })
-                .into_iter()
-                .next()
-            })
+        let (channel_id, _) = self
+            .ldk
+            .open_to(self.petrel_id, funding_sat, push_msat)
             .await;
-        wait_for(
-            "LDK to broadcast the funding transaction",
-            DEADLINE,
-            || async { ldk.broadcaster.accepted(funding_txo.txid).then_some(()) },
-        )
-        .await;
         let stored = wait_for("Petrel to store the channel", DEADLINE, || async {
             petrel_channel(&self.petrel, &channel_id)
         })

@@ -55,6 +55,23 @@ fn chain_tx(chain: &RegtestProcess, txid: &str) -> Value {
     .expect("transaction on chain")
 }
 
+/// A opens to B and aborts right after its channel is durable, before broadcasting (the
+/// `funder_stored` crash point); the open never answers. Returns A (exited), B, and B's view of
+/// the channel (B stored it before sending `funding_signed`).
+fn funder_dies_after_storing(chain: &RegtestProcess) -> (NodeProcess, NodeProcess, Value) {
+    let mut a = NodeProcess::start_crashing_at(chain, &[], Some("funder_stored"));
+    let b = NodeProcess::start(chain, &[]);
+    fund(chain, &a, 1);
+    a.ok(&["connect", &b.target()]);
+    let (ok, _) = a.cli(&["open", &b.node_id, "1000000"]);
+    assert!(!ok);
+    assert!(a.wait_exit());
+    let on_b = b.channels();
+    assert_eq!(on_b.len(), 1);
+    let channel = on_b[0].clone();
+    (a, b, channel)
+}
+
 #[test]
 fn both_nodes_killed_after_funding_signed_come_back_and_the_channel_becomes_ready() {
     let chain = RegtestProcess::start();
@@ -101,19 +118,9 @@ fn both_nodes_killed_after_funding_signed_come_back_and_the_channel_becomes_read
 #[test]
 fn a_funder_crashing_between_storing_and_broadcasting_broadcasts_on_restart() {
     let chain = RegtestProcess::start();
-    let mut a = NodeProcess::start_crashing_at(&chain, &[], Some("funder_stored"));
-    let b = NodeProcess::start(&chain, &[]);
-    fund(&chain, &a, 1);
-    a.ok(&["connect", &b.target()]);
-    // The open never answers: A aborts right after the channel is durable.
-    let (ok, _) = a.cli(&["open", &b.node_id, "1000000"]);
-    assert!(!ok);
-    assert!(a.wait_exit());
-    // B has the channel (it stored before sending funding_signed).
-    let on_b = b.channels();
-    assert_eq!(on_b.len(), 1);
-    let id = on_b[0]["channel_id"].as_str().unwrap().to_string();
-    let outpoint = on_b[0]["funding_outpoint"].as_str().unwrap().to_string();
+    let (mut a, b, on_b) = funder_dies_after_storing(&chain);
+    let id = on_b["channel_id"].as_str().unwrap().to_string();
+    let outpoint = on_b["funding_outpoint"].as_str().unwrap().to_string();
     let txid = outpoint.split(':').next().unwrap().to_string();
     // The funding transaction was never broadcast.
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -184,17 +191,9 @@ fn a_fundee_forgets_a_channel_whose_funding_never_confirms_within_2016_blocks() 
     // transaction after a timeout of 2016 blocks". A crashes after storing, before it
     // broadcasts, and never comes back: B is left with a funding that never appears.
     let chain = RegtestProcess::start();
-    let mut a = NodeProcess::start_crashing_at(&chain, &[], Some("funder_stored"));
-    let b = NodeProcess::start(&chain, &[]);
-    fund(&chain, &a, 1);
-    a.ok(&["connect", &b.target()]);
-    let (ok, _) = a.cli(&["open", &b.node_id, "1000000"]);
-    assert!(!ok);
-    assert!(a.wait_exit());
-    let on_b = b.channels();
-    assert_eq!(on_b.len(), 1);
-    assert_eq!(on_b[0]["state"], "pending");
-    let id = on_b[0]["channel_id"].as_str().unwrap().to_string();
+    let (_a, b, on_b) = funder_dies_after_storing(&chain);
+    assert_eq!(on_b["state"], "pending");
+    let id = on_b["channel_id"].as_str().unwrap().to_string();
     let opened_at = b.ok(&["getinfo"])["block_height"].as_u64().unwrap();
 
     let wait_height = |height: u64| {

@@ -295,6 +295,53 @@ impl LdkNode {
         drop(connected);
     }
 
+    /// LDK's `create_channel` to `peer`: returns the channel id and funding outpoint once LDK
+    /// has funded it (the driver funds from LDK's wallet) and broadcast the funding, which
+    /// LDK does after the peer's `funding_signed`.
+    pub async fn open_to(
+        &self,
+        peer: PublicKey,
+        funding_sat: u64,
+        push_msat: u64,
+    ) -> (String, bitcoin::OutPoint) {
+        let temporary = self
+            .manager
+            .create_channel(
+                peer,
+                funding_sat,
+                push_msat,
+                self.user_channel_id(),
+                None,
+                None,
+            )
+            .expect("LDK starts the open");
+        // Polled (the driver task delivers LDK's events), for at most a minute.
+        let give_up = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let pending = self.events_where(|e| match e {
+                Event::ChannelPending {
+                    channel_id,
+                    former_temporary_channel_id,
+                    funding_txo,
+                    ..
+                } if *former_temporary_channel_id == Some(temporary) => {
+                    Some((channel_id.to_string(), *funding_txo))
+                }
+                _ => None,
+            });
+            if let Some(found) = pending.into_iter().next() {
+                if self.broadcaster.accepted(found.1.txid) {
+                    return found;
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < give_up,
+                "LDK never funded and broadcast the channel"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// A fresh `user_channel_id`.
     pub fn user_channel_id(&self) -> u128 {
         u128::from(self.next_user_channel_id.fetch_add(1, Ordering::SeqCst))
