@@ -84,8 +84,8 @@ async fn petrel_regtest_many_subscribers_and_dropped_ones() {
 /// regtest process restarted: the chain (and the confirmed spend) is intact and keeps growing.
 #[tokio::test]
 async fn petrel_regtest_spend_confirms_through_the_notifier_and_survives_restart() {
-    use chain_support::{mine, next, start, Wallet};
-    use petrel::chain::{ChainSource, ConfEvent};
+    use chain_support::{mine, Wallet};
+    use petrel::chain::ChainSource;
 
     let dir = tempfile::tempdir().unwrap();
     let mut process = RegtestProcess::start_in(dir.path());
@@ -94,28 +94,7 @@ async fn petrel_regtest_spend_confirms_through_the_notifier_and_survives_restart
     wallet.fund(&chain, 1).await; // 1 block to the wallet + 100 to mature it
     assert_eq!(process.height().await, 101);
 
-    let running = start(&chain.rpc, config()).await;
-    let coin = wallet.take_coin();
-    let tx = wallet.spend(&coin, wallet.script(), 1);
-    let txid = tx.compute_txid();
-    let tip = running.handle.best_block().await.unwrap();
-    let mut sub = running
-        .handle
-        .register_confirmations(txid, wallet.script(), 1, tip.height)
-        .await
-        .unwrap();
-    chain.rpc.broadcast(&tx).await.unwrap();
-    running.handle.best_block().await.unwrap();
-    let mined = mine(&chain, 1).await;
-    match next(&mut sub).await {
-        ConfEvent::Confirmed(c) => {
-            assert_eq!(c.block.hash, mined[0]);
-            assert_eq!(c.tx.compute_txid(), txid);
-            assert_eq!(c.confirmations, 1);
-        }
-        other => panic!("expected a confirmation, got {other:?}"),
-    }
-    drop(running);
+    let txid = confirm_a_spend(&chain, &mut wallet).await;
 
     // Restart the chain process on the same datadir: same tip, the spend still confirmed.
     let tip_before = chain.rpc.best_block().await.unwrap();
@@ -199,8 +178,8 @@ async fn bitcoind_many_subscribers_and_dropped_ones() {
 /// without a block hash: `-txindex`).
 #[tokio::test]
 async fn bitcoind_spend_confirms_through_the_notifier_and_survives_restart() {
-    use chain_support::{mine, next, start, Wallet};
-    use petrel::chain::{ChainSource, ConfEvent};
+    use chain_support::{mine, Wallet};
+    use petrel::chain::ChainSource;
 
     let Some(exe) = common::procs::bitcoind_exe(
         "bitcoind_spend_confirms_through_the_notifier_and_survives_restart",
@@ -216,28 +195,7 @@ async fn bitcoind_spend_confirms_through_the_notifier_and_survives_restart() {
     wallet.fund(&chain, 1).await;
     assert_eq!(process.ok("getblockcount", &[]), 101);
 
-    let running = start(&chain.rpc, config()).await;
-    let coin = wallet.take_coin();
-    let tx = wallet.spend(&coin, wallet.script(), 1);
-    let txid = tx.compute_txid();
-    let tip = running.handle.best_block().await.unwrap();
-    let mut sub = running
-        .handle
-        .register_confirmations(txid, wallet.script(), 1, tip.height)
-        .await
-        .unwrap();
-    chain.rpc.broadcast(&tx).await.unwrap();
-    running.handle.best_block().await.unwrap();
-    let mined = mine(&chain, 1).await;
-    match next(&mut sub).await {
-        ConfEvent::Confirmed(c) => {
-            assert_eq!(c.block.hash, mined[0]);
-            assert_eq!(c.tx.compute_txid(), txid);
-            assert_eq!(c.confirmations, 1);
-        }
-        other => panic!("expected a confirmation, got {other:?}"),
-    }
-    drop(running);
+    let txid = confirm_a_spend(&chain, &mut wallet).await;
 
     let tip_before = chain.rpc.best_block().await.unwrap();
     process.stop();
@@ -257,4 +215,35 @@ async fn bitcoind_spend_confirms_through_the_notifier_and_survives_restart() {
     );
     mine(&chain, 1).await;
     assert_eq!(process.ok("getblockcount", &[]), 103);
+}
+
+/// Spends one of `wallet`'s coins and checks that a notifier on `chain` reports the spend
+/// confirmed in the next block; the notifier is stopped again. Returns the spend's txid.
+async fn confirm_a_spend(chain: &RpcChain, wallet: &mut chain_support::Wallet) -> bitcoin::Txid {
+    use chain_support::{mine, next, start};
+    use petrel::chain::{ChainSource, ConfEvent};
+
+    let running = start(&chain.rpc, config()).await;
+    let coin = wallet.take_coin();
+    let tx = wallet.spend(&coin, wallet.script(), 1);
+    let txid = tx.compute_txid();
+    let tip = running.handle.best_block().await.unwrap();
+    let mut sub = running
+        .handle
+        .register_confirmations(txid, wallet.script(), 1, tip.height)
+        .await
+        .unwrap();
+    chain.rpc.broadcast(&tx).await.unwrap();
+    running.handle.best_block().await.unwrap();
+    let mined = mine(chain, 1).await;
+    match next(&mut sub).await {
+        ConfEvent::Confirmed(c) => {
+            assert_eq!(c.block.hash, mined[0]);
+            assert_eq!(c.tx.compute_txid(), txid);
+            assert_eq!(c.confirmations, 1);
+        }
+        other => panic!("expected a confirmation, got {other:?}"),
+    }
+    drop(running);
+    txid
 }
