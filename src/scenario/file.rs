@@ -586,37 +586,46 @@ impl Validator<'_> {
     }
 
     fn connect(&mut self, raw: &RawStep) -> Option<Step> {
-        let (Some(from), Some(to)) = (&raw.from, &raw.to) else {
-            let key = if raw.from.is_none() { "from" } else { "to" };
-            return self.missing(raw, key);
-        };
-        let (from_name, to_name) = (self.node(from), self.node(to));
-        let (from_name, to_name) = (from_name?, to_name?);
-        if from_name == to_name {
-            self.error(to.span(), "a node cannot connect to itself");
-            return None;
-        }
-        Some(Step::Connect {
-            from: from_name,
-            to: to_name,
-        })
+        let (from, to) = self.two_nodes(
+            raw,
+            [("from", &raw.from), ("to", &raw.to)],
+            "a node cannot connect to itself",
+        )?;
+        Some(Step::Connect { from, to })
     }
 
     fn disconnect(&mut self, raw: &RawStep) -> Option<Step> {
-        let (Some(node), Some(peer)) = (&raw.node, &raw.peer) else {
-            let key = if raw.node.is_none() { "node" } else { "peer" };
+        let (node, peer) = self.two_nodes(
+            raw,
+            [("node", &raw.node), ("peer", &raw.peer)],
+            "a node is not its own peer",
+        )?;
+        Some(Step::Disconnect { node, peer })
+    }
+
+    /// The two distinct declared nodes a step names under two keys; reports a missing key,
+    /// an unknown node, or the same node twice (`same`).
+    fn two_nodes(
+        &mut self,
+        raw: &RawStep,
+        [(first_key, first), (second_key, second)]: [(&str, &Option<Spanned<String>>); 2],
+        same: &str,
+    ) -> Option<(String, String)> {
+        let (Some(first), Some(second)) = (first, second) else {
+            let key = if first.is_none() {
+                first_key
+            } else {
+                second_key
+            };
             return self.missing(raw, key);
         };
-        let (node_name, peer_name) = (self.node(node), self.node(peer));
-        let (node_name, peer_name) = (node_name?, peer_name?);
-        if node_name == peer_name {
-            self.error(peer.span(), "a node is not its own peer");
+        let (first_name, second_name) = (self.node(first), self.node(second));
+        let (first_name, second_name) = (first_name?, second_name?);
+        if first_name == second_name {
+            self.error(second.span(), same);
             return None;
         }
-        Some(Step::Disconnect {
-            node: node_name,
-            peer: peer_name,
-        })
+        Some((first_name, second_name))
     }
 
     fn mine(&mut self, raw: &RawStep) -> Option<Step> {
