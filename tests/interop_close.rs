@@ -820,3 +820,85 @@ async fn an_error_for_all_channels_makes_petrel_force_close_each() {
             - pair.fee_of_txid(&sweeps[1]).await
     );
 }
+
+/// BOLT 2, receiving `shutdown`: "if the `scriptpubkey` is not in one of the above forms:
+/// SHOULD send a `warning`". Petrel warns and ignores it: the channel stays ready and nothing
+/// goes on chain.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shutdown_with_an_invalid_script_gets_a_warning_and_changes_nothing() {
+    use futures_util::{SinkExt as _, StreamExt as _};
+
+    let pair = Pair::start().await;
+    let id = pair.ldk_opens(1_000_000, 0).await;
+    pair.confirm_ready(&[&id]).await;
+    let funding = funding_outpoint(&pair, &id);
+
+    let as_ldk = petrel::peer::connect(
+        pair.petrel.listen.parse().unwrap(),
+        &pair.petrel_id,
+        &pair.ldk.keys.get_node_secret_key(),
+        bitcoin::constants::ChainHash::REGTEST,
+        DEADLINE,
+    )
+    .await
+    .expect("the test connects to Petrel as LDK");
+    let mut framed = as_ldk.framed;
+    let channel_id: petrel::wire::ChannelId = id.parse().unwrap();
+    // P2PKH: a standard script, but not one BOLT 2 allows in `shutdown`.
+    let p2pkh = bitcoin::ScriptBuf::new_p2pkh(&{
+        use bitcoin::hashes::Hash as _;
+        bitcoin::PubkeyHash::from_byte_array([7; 20])
+    });
+    framed
+        .send(petrel::wire::Message::Shutdown(petrel::wire::Shutdown {
+            channel_id,
+            scriptpubkey: p2pkh.to_bytes(),
+            tlvs: petrel::wire::Extension::default(),
+        }))
+        .await
+        .expect("send shutdown");
+    let warning = tokio::time::timeout(DEADLINE, async {
+        loop {
+            match framed.next().await {
+                Some(Ok(petrel::wire::Message::Warning(w))) => break w,
+                Some(Ok(petrel::wire::Message::Error(e))) => {
+                    panic!("Petrel sent an error: {}", String::from_utf8_lossy(&e.data))
+                }
+                Some(Ok(_)) => {}
+                other => panic!("the connection ended: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("a warning in time");
+    assert_eq!(warning.channel_id, channel_id);
+    assert!(String::from_utf8_lossy(&warning.data).contains("shutdown"));
+    drop(framed);
+
+    // Nothing changed: still ready, no close recorded, the funding output unspent.
+    let channel = petrel_channel(&pair.petrel, &id);
+    assert_eq!(channel["state"], "ready", "{channel}");
+    let history = petrel_ok(&pair.petrel, &["history", &id]);
+    assert!(
+        !history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "force_close" || e["event"] == "closing_agreed"),
+        "{history}"
+    );
+    let unspent: Value = pair
+        .chain
+        .rpc()
+        .call(
+            "gettxout",
+            &[
+                json!(funding.txid.to_string()),
+                json!(funding.vout),
+                json!(true),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(!unspent.is_null(), "the funding output was spent");
+}

@@ -360,16 +360,19 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             Message::ClosingSigned(m) => self.on_closing_signed(&channel, &m).await,
             other => {
                 let text = format!("{} is not supported yet", other.name());
-                let _ = handle
-                    .send(Message::Warning(crate::wire::Warning {
-                        channel_id: id,
-                        data: text.into_bytes(),
-                        tlvs: Extension::default(),
-                    }))
-                    .await;
+                let _ = handle.send(warning_msg(id, &text)).await;
             }
         }
     }
+}
+
+/// A BOLT 1 `warning` for a channel: something was wrong, nothing is failed.
+pub(crate) fn warning_msg(channel_id: ChannelId, text: &str) -> Message {
+    Message::Warning(crate::wire::Warning {
+        channel_id,
+        data: text.as_bytes().to_vec(),
+        tlvs: Extension::default(),
+    })
 }
 
 /// A BOLT 1 `error` for a channel.

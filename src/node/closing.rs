@@ -219,6 +219,25 @@ impl<S: ChainSource + Clone> NodeActor<S> {
                     tracing::error!(channel = %id, "close step failed: {e}");
                 }
             }
+            Err(close::CloseError::InvalidScript(_)) => {
+                // BOLT 2: a `shutdown` whose scriptpubkey is not one of the allowed forms
+                // "SHOULD send a `warning`": the shutdown is ignored, the channel stays.
+                tracing::warn!(channel = %id, "ignoring a shutdown with an invalid script");
+                if let Some(handle) = self.handle_of(&channel.params.peer) {
+                    let text = "shutdown scriptpubkey is not an allowed form; ignored";
+                    let _ = handle.send(super::channels::warning_msg(id, text)).await;
+                }
+            }
+            Err(close::CloseError::ScriptMismatch) => {
+                // BOLT 2: a script other than the upfront one "MAY send a `warning`", "MUST
+                // fail the connection": warn and disconnect; the channel stays.
+                tracing::warn!(channel = %id, "shutdown script differs from the upfront one");
+                if let Some(handle) = self.handle_of(&channel.params.peer) {
+                    let text = "shutdown scriptpubkey differs from upfront_shutdown_script";
+                    let _ = handle.send(super::channels::warning_msg(id, text)).await;
+                    handle.disconnect().await;
+                }
+            }
             Err(e) => {
                 // BOLT 2: a bad closing signature or fee is a protocol failure: send `error`
                 // and fail the channel (our commitment goes on chain).
