@@ -16,7 +16,13 @@ use super::{OnchainWallet, WalletError};
 
 /// Confirmations a coinbase output needs before it can be spent (Core's
 /// `COINBASE_MATURITY`): a coinbase of height `h` can be spent in block `h + 100`.
-pub(super) const COINBASE_MATURITY: u32 = 100;
+const COINBASE_MATURITY: u32 = 100;
+
+/// Whether an output confirmed at `height` can be spent in the block after `tip`: always,
+/// unless it is a coinbase less than [`COINBASE_MATURITY`] blocks deep by then.
+pub(super) fn spendable_after(coinbase: bool, height: u32, tip: u32) -> bool {
+    !coinbase || (tip + 1).saturating_sub(height) >= COINBASE_MATURITY
+}
 
 /// A confirmed wallet output, with what it takes to spend it.
 #[derive(Clone, Debug)]
@@ -111,8 +117,7 @@ impl OnchainWallet {
         let mut candidates: Vec<Coin> = self
             .coins()
             .iter()
-            // Spendable in the next block iff (tip + 1) - height >= 100.
-            .filter(|c| !c.coinbase || (tip + 1).saturating_sub(c.height) >= COINBASE_MATURITY)
+            .filter(|c| spendable_after(c.coinbase, c.height, tip))
             .cloned()
             .collect();
         candidates.retain(|c| !self.locks.is_locked(c.outpoint));

@@ -13,7 +13,7 @@ use bitcoin::secp256k1::Secp256k1;
 use bitcoin::{Address, Block, BlockHash, Network, Transaction};
 use redb::Database;
 
-use super::coins::{Coin, COINBASE_MATURITY};
+use super::coins::{spendable_after, Coin};
 use super::descriptor::Bip84Keys;
 use super::lock::Locks;
 use super::persister::RedbPersister;
@@ -145,16 +145,17 @@ impl OnchainWallet {
             }
             match utxo.chain_position {
                 ChainPosition::Confirmed { anchor, .. } => {
-                    let is_coinbase = self
+                    // The raw graph lookup: `Wallet::get_tx` canonicalizes the whole graph on
+                    // every call.
+                    let coinbase = self
                         .wallet
+                        .tx_graph()
                         .get_tx(utxo.outpoint.txid)
-                        .is_some_and(|tx| tx.tx_node.tx.is_coinbase());
-                    // Spendable in the next block iff (tip + 1) - height >= 100.
-                    let depth = (tip + 1).saturating_sub(anchor.block_id.height);
-                    if is_coinbase && depth < COINBASE_MATURITY {
-                        balance.immature += value;
-                    } else {
+                        .is_some_and(|tx| tx.is_coinbase());
+                    if spendable_after(coinbase, anchor.block_id.height, tip) {
                         balance.confirmed += value;
+                    } else {
+                        balance.immature += value;
                     }
                 }
                 ChainPosition::Unconfirmed { .. } => balance.unconfirmed += value,
