@@ -4,14 +4,14 @@
 //! Pure: each function takes the stored channel and an input, and returns what to persist
 //! (a [`Batch`]) and what to send, in that order. The caller persists first.
 
-use bitcoin::secp256k1::{PublicKey, Secp256k1, Signing};
+use bitcoin::secp256k1::{Secp256k1, Signing};
 use bitcoin::Transaction;
 
 use super::{ChannelError, ChannelStatus, FundingConfirmation};
-use crate::keys::{ChannelSecrets, CommitmentNumber};
+use crate::keys::{ChannelSecrets, CommitmentNumber, KeysError};
 use crate::store::{Batch, Event, EventKind, Op, StoredChannel};
 use crate::wire::{
-    ChannelReady, ChannelReadyTlvs, ChannelReestablish, ChannelReestablishTlvs, Message,
+    ChannelId, ChannelReady, ChannelReadyTlvs, ChannelReestablish, ChannelReestablishTlvs, Message,
 };
 
 /// When a fundee forgets a channel whose funding never confirmed (BOLT 2: "SHOULD forget the
@@ -35,6 +35,20 @@ pub struct Step {
 /// least 1 (we never trust unconfirmed funding).
 pub fn required_depth(channel: &StoredChannel) -> u32 {
     channel.params.minimum_depth.max(1)
+}
+
+/// Our `channel_ready`: it carries the point of commitment #1, the one after the initial
+/// commitment (BOLT 2 `second_per_commitment_point`).
+pub fn channel_ready<C: Signing>(
+    secp: &Secp256k1<C>,
+    channel_id: ChannelId,
+    secrets: &ChannelSecrets,
+) -> Result<ChannelReady, KeysError> {
+    Ok(ChannelReady {
+        channel_id,
+        second_per_commitment_point: secrets.per_commitment_point(secp, CommitmentNumber::ONE)?.0,
+        tlvs: ChannelReadyTlvs::default(),
+    })
 }
 
 /// When a step happens: wall-clock time for the event log, and the chain tip.
@@ -200,15 +214,11 @@ pub fn on_reestablish<C: Signing>(
         && msg.next_commitment_number == 1
         && channel.funding.channel_ready_sent
     {
-        let one = CommitmentNumber::ZERO
-            .next()
-            .unwrap_or(CommitmentNumber::ZERO);
-        let point: PublicKey = secrets.per_commitment_point(secp, one)?.0;
-        step.send.push(Message::ChannelReady(ChannelReady {
-            channel_id: channel.params.channel_id,
-            second_per_commitment_point: point,
-            tlvs: ChannelReadyTlvs::default(),
-        }));
+        step.send.push(Message::ChannelReady(channel_ready(
+            secp,
+            channel.params.channel_id,
+            secrets,
+        )?));
     }
     Ok(step)
 }

@@ -95,9 +95,9 @@ pub use registry::{Reservation, ReservationLimits, Reservations};
 pub use responder::{process_single_contribution, AcceptRequest, AwaitingFundingCreated};
 
 use crate::channel::{ChannelError, ChannelParams, CommitmentState};
-use crate::keys::{ChannelSecrets, CommitmentNumber, KeysError};
+use crate::keys::{ChannelSecrets, KeysError};
 use crate::units::{FeeratePerKw, Msat};
-use crate::wire::{ChannelId, ChannelReady, ChannelReadyTlvs};
+use crate::wire::{ChannelId, ChannelReady};
 
 /// Why a reservation failed. Each variant is a BOLT 2 requirement (see the table in the
 /// module docs) or one of our limits; the peer actor turns it into an `error` for the
@@ -354,15 +354,9 @@ pub fn finalize<C: Signing>(
     if !pays {
         return Err(FundingError::FundingOutputMismatch);
     }
-    let next = CommitmentNumber::ZERO
-        .next()
-        .ok_or(FundingError::Channel(ChannelError::Keys(
-            KeysError::Above48Bits(1),
-        )))?;
-    let point = secrets.per_commitment_point(secp, next)?;
-    Ok(ChannelReady {
-        channel_id: params.channel_id,
-        second_per_commitment_point: point.0,
-        tlvs: ChannelReadyTlvs::default(),
-    })
+    Ok(crate::channel::establish::channel_ready(
+        secp,
+        params.channel_id,
+        secrets,
+    )?)
 }

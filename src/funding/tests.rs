@@ -9,6 +9,7 @@ use bitcoin::{Amount, Network, OutPoint, ScriptBuf, Sequence, Transaction, TxIn,
 
 use super::*;
 use crate::channel::commitments::{signed_local_commitment, Balances};
+use crate::keys::CommitmentNumber;
 use crate::wire::{AcceptChannel, ChannelId, OpenChannel};
 
 struct Side {

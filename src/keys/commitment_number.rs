@@ -28,6 +28,8 @@ pub struct CommitmentNumber(u64);
 impl CommitmentNumber {
     /// The first commitment of a channel.
     pub const ZERO: CommitmentNumber = CommitmentNumber(0);
+    /// The first commitment after the initial one: `channel_ready` carries its point.
+    pub const ONE: CommitmentNumber = CommitmentNumber(1);
     /// The last commitment a channel can ever have (2^48 - 1).
     pub const MAX: CommitmentNumber = CommitmentNumber(MAX_48);
 
