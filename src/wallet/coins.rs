@@ -120,7 +120,8 @@ impl OnchainWallet {
             .filter(|c| spendable_after(c.coinbase, c.height, tip))
             .cloned()
             .collect();
-        candidates.retain(|c| !self.locks.is_locked(c.outpoint));
+        let locked = self.locks.locked_set();
+        candidates.retain(|c| !locked.contains(&c.outpoint));
         candidates.sort_by(|a, b| (b.txout.value, a.outpoint).cmp(&(a.txout.value, b.outpoint)));
         let available: Amount = candidates.iter().map(|c| c.txout.value).sum();
         let mut sum = Amount::ZERO;

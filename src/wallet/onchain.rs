@@ -137,9 +137,10 @@ impl OnchainWallet {
     pub fn balance(&self) -> Balance {
         let tip = self.wallet.latest_checkpoint().height();
         let mut balance = Balance::default();
+        let locked = self.locks.locked_set();
         for utxo in self.wallet.list_unspent() {
             let value = utxo.txout.value;
-            if self.locks.is_locked(utxo.outpoint) {
+            if locked.contains(&utxo.outpoint) {
                 balance.locked += value;
                 continue;
             }
