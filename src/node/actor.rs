@@ -217,15 +217,14 @@ impl<S: ChainSource + Clone> NodeActor<S> {
         let (handle, rx) = PeerHandle::new(node_id, conn_id);
         let address = conn.address;
         let anysegwit = conn.init.anysegwit();
-        if conn.outbound {
-            self.redial.insert(node_id, address);
+        // A redial to the same address would write the same record again: skip it.
+        if conn.outbound && self.redial.insert(node_id, address) != Some(address) {
             let record = PeerRecord {
                 node_id,
                 address: address.to_string(),
             };
-            let store = self.ctx.store.clone();
             let batch = crate::store::Batch::new().with(crate::store::Op::Peer(record));
-            if let Err(e) = tokio::task::spawn_blocking(move || store.apply(&batch)).await {
+            if let Err(e) = self.persist(batch).await {
                 tracing::warn!("storing peer address failed: {e}");
             }
         }
