@@ -188,20 +188,29 @@ fn funder_balance(channel: &StoredChannel) -> Amount {
     }
 }
 
-/// Starts a mutual close: our `shutdown` with `our_script` (a fresh wallet address).
-pub fn initiate(
-    channel: &StoredChannel,
-    close: &CloseState,
-    our_script: &ScriptBuf,
-    feerate: FeeratePerKw,
-    when: When,
-) -> Result<CloseStep, CloseError> {
+/// Whether [`initiate`] would start a mutual close: the channel is ready and we have not
+/// sent `shutdown` yet. Lets the caller check before it asks the wallet for an address.
+pub fn can_initiate(channel: &StoredChannel, close: &CloseState) -> Result<(), CloseError> {
     if channel.status != ChannelStatus::Ready {
         return Err(CloseError::NotReady(channel.status.as_str()));
     }
     if close.local_script.is_some() {
         return Err(CloseError::AlreadyClosing);
     }
+    Ok(())
+}
+
+/// Starts a mutual close: our `shutdown` with `our_script` (a fresh wallet address).
+pub fn initiate<C: Signing>(
+    secp: &Secp256k1<C>,
+    channel: &StoredChannel,
+    close: &CloseState,
+    secrets: &ChannelSecrets,
+    our_script: &ScriptBuf,
+    feerate: FeeratePerKw,
+    when: When,
+) -> Result<CloseStep, CloseError> {
+    can_initiate(channel, close)?;
     let id = channel.params.channel_id;
     let mut close = close.clone();
     close.local_script = Some(our_script.clone());
@@ -211,6 +220,7 @@ pub fn initiate(
     if let Some(proposal) = maybe_propose_first(channel, &mut close) {
         step.send.push(proposal);
     }
+    finish_signatures(secp, channel, &close, secrets, &mut step)?;
     step.batch = Batch::new()
         .with(Op::Close(id, Box::new(close)))
         .with(Op::Status(id, ChannelStatus::Closing))
@@ -268,7 +278,7 @@ fn sign_proposal(
     ClosingSigned {
         channel_id: channel.params.channel_id,
         fee_satoshis: fee,
-        // Filled in by `finish_signatures` (the caller holds the secrets).
+        // Filled in by `finish_signatures` before the step leaves this module.
         signature: placeholder_signature(),
         tlvs: ClosingSignedTlvs {
             fee_range: Some(FeeRange {
@@ -289,7 +299,7 @@ fn placeholder_signature() -> Signature {
 }
 
 /// Signs every `closing_signed` of `step` over our variant of the closing transaction.
-pub fn finish_signatures<C: Signing>(
+fn finish_signatures<C: Signing>(
     secp: &Secp256k1<C>,
     channel: &StoredChannel,
     close: &CloseState,
@@ -316,9 +326,12 @@ pub fn finish_signatures<C: Signing>(
 
 /// The peer's `shutdown`. `our_script` is the address we answer with if we have not sent
 /// `shutdown` yet; `anysegwit` whether `option_shutdown_anysegwit` was negotiated.
-pub fn on_shutdown(
+#[allow(clippy::too_many_arguments)] // a pure core: keys, state and context all come in
+pub fn on_shutdown<C: Signing>(
+    secp: &Secp256k1<C>,
     channel: &StoredChannel,
     close: &CloseState,
+    secrets: &ChannelSecrets,
     msg: &Shutdown,
     our_script: &ScriptBuf,
     anysegwit: bool,
@@ -363,6 +376,7 @@ pub fn on_shutdown(
     if let Some(proposal) = maybe_propose_first(channel, &mut close) {
         step.send.push(proposal);
     }
+    finish_signatures(secp, channel, &close, secrets, &mut step)?;
     step.batch.ops.insert(0, Op::Close(id, Box::new(close)));
     if channel.status != ChannelStatus::Closing {
         step.batch

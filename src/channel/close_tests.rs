@@ -104,20 +104,14 @@ fn negotiate(a_starts: bool) -> (Transaction, usize, StoredChannel) {
     } else {
         (&mut b, &mut a)
     };
-    let mut step = initiate(
+    let step = initiate(
+        &secp,
         &starter.channel,
         &starter.channel.close,
+        &starter.secrets,
         &p2wpkh(1),
         FeeratePerKw(2_000),
         WHEN,
-    )
-    .unwrap();
-    finish_signatures(
-        &secp,
-        &starter.channel,
-        &written(&step),
-        &starter.secrets,
-        &mut step,
     )
     .unwrap();
     starter.apply(&step);
@@ -126,9 +120,11 @@ fn negotiate(a_starts: bool) -> (Transaction, usize, StoredChannel) {
         first.is_none(),
         "no closing_signed before the peer's shutdown"
     );
-    let mut reply = on_shutdown(
+    let reply = on_shutdown(
+        &secp,
         &other.channel,
         &other.channel.close,
+        &other.secrets,
         &shutdown.unwrap(),
         &p2wpkh(2),
         false,
@@ -136,32 +132,18 @@ fn negotiate(a_starts: bool) -> (Transaction, usize, StoredChannel) {
         WHEN,
     )
     .unwrap();
-    finish_signatures(
-        &secp,
-        &other.channel,
-        &written(&reply),
-        &other.secrets,
-        &mut reply,
-    )
-    .unwrap();
     other.apply(&reply);
     let (their_shutdown, maybe_closing) = messages(&reply);
-    let mut step = on_shutdown(
+    let step = on_shutdown(
+        &secp,
         &starter.channel,
         &starter.channel.close,
+        &starter.secrets,
         &their_shutdown.unwrap(),
         &p2wpkh(1),
         false,
         FeeratePerKw(2_000),
         WHEN,
-    )
-    .unwrap();
-    finish_signatures(
-        &secp,
-        &starter.channel,
-        &written(&step),
-        &starter.secrets,
-        &mut step,
     )
     .unwrap();
     starter.apply(&step);
@@ -316,8 +298,10 @@ fn shutdown_scripts_are_checked() {
     };
     assert!(matches!(
         on_shutdown(
+            &secp,
             &a.channel,
             &a.channel.close,
+            &a.secrets,
             &bad,
             &p2wpkh(1),
             false,
@@ -332,8 +316,10 @@ fn shutdown_scripts_are_checked() {
         ..bad.clone()
     };
     let step = on_shutdown(
+        &secp,
         &a.channel,
         &a.channel.close,
+        &a.secrets,
         &good,
         &p2wpkh(1),
         false,
@@ -345,8 +331,10 @@ fn shutdown_scripts_are_checked() {
     after.close = written(&step);
     after.status = ChannelStatus::Closing;
     assert!(on_shutdown(
+        &secp,
         &after,
         &after.close,
+        &a.secrets,
         &good,
         &p2wpkh(1),
         false,
@@ -360,8 +348,10 @@ fn shutdown_scripts_are_checked() {
     };
     assert_eq!(
         on_shutdown(
+            &secp,
             &after,
             &after.close,
+            &a.secrets,
             &other,
             &p2wpkh(1),
             false,
@@ -380,8 +370,10 @@ fn only_ready_channels_close_cooperatively_and_only_once() {
     a.channel.status = ChannelStatus::Pending;
     assert_eq!(
         initiate(
+            &secp,
             &a.channel,
             &a.channel.close,
+            &a.secrets,
             &p2wpkh(1),
             FeeratePerKw(2_000),
             WHEN
@@ -391,8 +383,10 @@ fn only_ready_channels_close_cooperatively_and_only_once() {
     );
     a.channel.status = ChannelStatus::Ready;
     let step = initiate(
+        &secp,
         &a.channel,
         &a.channel.close,
+        &a.secrets,
         &p2wpkh(1),
         FeeratePerKw(2_000),
         WHEN,
@@ -401,8 +395,10 @@ fn only_ready_channels_close_cooperatively_and_only_once() {
     a.apply(&step);
     assert_eq!(
         initiate(
+            &secp,
             &a.channel,
             &a.channel.close,
+            &a.secrets,
             &p2wpkh(1),
             FeeratePerKw(2_000),
             WHEN

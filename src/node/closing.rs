@@ -102,20 +102,23 @@ impl<S: ChainSource + Clone> NodeActor<S> {
                     .into(),
             ));
         }
+        close::can_initiate(&channel, &channel.close)
+            .map_err(|e| RpcError::Failed(e.to_string()))?;
+        let secrets = self
+            .secrets_of(&channel)
+            .ok_or_else(|| RpcError::Failed("cannot derive the channel keys".into()))?;
         let script = self.closing_script().await.map_err(RpcError::Failed)?;
         let feerate = self.closing_feerate(feerate).await;
-        let mut step = close::initiate(&channel, &channel.close, &script, feerate, self.when())
-            .map_err(|e| RpcError::Failed(e.to_string()))?;
-        if let Some(secrets) = self.secrets_of(&channel) {
-            close::finish_signatures(
-                &self.ctx.secp,
-                &channel,
-                &channel.close,
-                &secrets,
-                &mut step,
-            )
-            .map_err(|e| RpcError::Failed(e.to_string()))?;
-        }
+        let step = close::initiate(
+            &self.ctx.secp,
+            &channel,
+            &channel.close,
+            &secrets,
+            &script,
+            feerate,
+            self.when(),
+        )
+        .map_err(|e| RpcError::Failed(e.to_string()))?;
         self.execute_close(&channel, step)
             .await
             .map_err(RpcError::Failed)?;
@@ -156,39 +159,33 @@ impl<S: ChainSource + Clone> NodeActor<S> {
         msg: &Shutdown,
         anysegwit: bool,
     ) {
-        let script = match self.closing_script().await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!("no wallet address for the closing output: {e}");
-                return;
-            }
+        let Some(secrets) = self.secrets_of(channel) else {
+            tracing::error!(channel = %channel.params.channel_id, "cannot derive the channel keys");
+            return;
         };
-        let feerate = self.closing_feerate(None).await;
+        // A retransmitted shutdown (after a reconnection) finds ours already sent: it is
+        // answered with the same script, so no new address or fee estimate is needed.
+        let (script, feerate) = match &channel.close.local_script {
+            Some(script) => (script.clone(), channel.close.feerate),
+            None => match self.closing_script().await {
+                Ok(script) => (script, self.closing_feerate(None).await),
+                Err(e) => {
+                    tracing::error!("no wallet address for the closing output: {e}");
+                    return;
+                }
+            },
+        };
         let result = close::on_shutdown(
+            &self.ctx.secp,
             channel,
             &channel.close,
+            &secrets,
             msg,
             &script,
             anysegwit,
             feerate,
             self.when(),
-        )
-        .and_then(|mut step| {
-            if let Some(secrets) = self.secrets_of(channel) {
-                // The close state the step will write is what the proposal was made for.
-                let close = step
-                    .batch
-                    .ops
-                    .iter()
-                    .find_map(|op| match op {
-                        Op::Close(_, c) => Some(c.as_ref().clone()),
-                        _ => None,
-                    })
-                    .unwrap_or_else(|| channel.close.clone());
-                close::finish_signatures(&self.ctx.secp, channel, &close, &secrets, &mut step)?;
-            }
-            Ok(step)
-        });
+        );
         self.run_close_step(channel, result).await;
     }
 
