@@ -34,26 +34,37 @@ use serde_json::{json, Value};
 use super::{BlockInfo, ChainError, ChainSource};
 use crate::units::BlockHeight;
 
-/// Bitcoin Core's RPC error codes (`src/rpc/protocol.h`) that callers of this module meet.
+/// Bitcoin Core's RPC error codes (`src/rpc/protocol.h`): what this client meets, and what
+/// the embedded regtest chain's server answers with.
 pub mod rpc_code {
     /// A generic failure, e.g. a block whose data was pruned.
     pub const MISC_ERROR: i64 = -1;
+    /// A parameter of the wrong JSON type.
+    pub const TYPE_ERROR: i64 = -3;
     /// Unknown block, transaction or address ("not found" for lookups).
     pub const INVALID_ADDRESS_OR_KEY: i64 = -5;
     /// Invalid parameter, e.g. `getblockhash` above the tip.
     pub const INVALID_PARAMETER: i64 = -8;
+    /// The node's database failed.
+    pub const DATABASE_ERROR: i64 = -20;
     /// The transaction cannot be deserialised.
     pub const DESERIALIZATION_ERROR: i64 = -22;
-    /// The transaction failed verification (e.g. missing or spent inputs).
+    /// The transaction failed verification (e.g. missing or spent inputs, fee above the maximum).
     pub const VERIFY_ERROR: i64 = -25;
     /// The mempool rejected the transaction (policy, fee, conflict).
     pub const VERIFY_REJECTED: i64 = -26;
-    /// The transaction is already in the chain.
-    pub const VERIFY_ALREADY_IN_CHAIN: i64 = -27;
+    /// The transaction's outputs are already in the UTXO set (Core's current name for -27).
+    pub const VERIFY_ALREADY_IN_UTXO_SET: i64 = -27;
+    /// The transaction is already in the chain (Core's older name for -27).
+    pub const VERIFY_ALREADY_IN_CHAIN: i64 = VERIFY_ALREADY_IN_UTXO_SET;
     /// The server is still starting (loading the block index).
     pub const IN_WARMUP: i64 = -28;
+    /// The request is not a valid JSON-RPC request.
+    pub const INVALID_REQUEST: i64 = -32600;
     /// The method does not exist.
     pub const METHOD_NOT_FOUND: i64 = -32601;
+    /// The request body is not valid JSON.
+    pub const PARSE_ERROR: i64 = -32700;
 }
 
 /// The largest response body the client reads: a 4 MB block is 8 MB of hex, plus framing.

@@ -23,30 +23,11 @@ use super::json::Json;
 use super::policy::FeeRate;
 use super::{Regtest, RegtestError};
 
-/// `RPC_MISC_ERROR`.
-const MISC_ERROR: i64 = -1;
-/// `RPC_TYPE_ERROR`.
-const TYPE_ERROR: i64 = -3;
-/// `RPC_INVALID_ADDRESS_OR_KEY` (also "not found").
-const INVALID_ADDRESS_OR_KEY: i64 = -5;
-/// `RPC_INVALID_PARAMETER`.
-const INVALID_PARAMETER: i64 = -8;
-/// `RPC_DATABASE_ERROR`.
-const DATABASE_ERROR: i64 = -20;
-/// `RPC_DESERIALIZATION_ERROR`.
-const DESERIALIZATION_ERROR: i64 = -22;
-/// `RPC_VERIFY_ERROR` (transaction error, missing inputs, max fee).
-const VERIFY_ERROR: i64 = -25;
-/// `RPC_VERIFY_REJECTED` (mempool rejection).
-const VERIFY_REJECTED: i64 = -26;
-/// `RPC_VERIFY_ALREADY_IN_UTXO_SET`.
-const VERIFY_ALREADY_IN_UTXO_SET: i64 = -27;
-/// `RPC_INVALID_REQUEST`.
-const INVALID_REQUEST: i64 = -32600;
-/// `RPC_METHOD_NOT_FOUND`.
-const METHOD_NOT_FOUND: i64 = -32601;
-/// `RPC_PARSE_ERROR`.
-const PARSE_ERROR: i64 = -32700;
+use crate::chain::rpc_code::{
+    DATABASE_ERROR, DESERIALIZATION_ERROR, INVALID_ADDRESS_OR_KEY, INVALID_PARAMETER,
+    INVALID_REQUEST, METHOD_NOT_FOUND, MISC_ERROR, PARSE_ERROR, TYPE_ERROR,
+    VERIFY_ALREADY_IN_UTXO_SET, VERIFY_ERROR, VERIFY_REJECTED,
+};
 
 /// Default `maxfeerate` of `sendrawtransaction` / `testmempoolaccept`: 0.10 BTC/kvB.
 const DEFAULT_MAX_FEE_RATE: FeeRate = FeeRate(10_000_000);
