@@ -18,7 +18,7 @@ use super::establish::When;
 use super::{ChannelStatus, Role};
 use crate::funding::is_valid_shutdown_script;
 use crate::keys::ChannelSecrets;
-use crate::store::{Batch, Event, EventKind, Op, StoredChannel};
+use crate::store::{Batch, EventKind, Op, StoredChannel};
 use crate::tx::{build_closing, ClosingSpec, Side};
 use crate::units::FeeratePerKw;
 use crate::wire::{ClosingSigned, ClosingSignedTlvs, Extension, FeeRange, Message, Shutdown};
@@ -113,14 +113,6 @@ pub enum CloseError {
     /// Building or signing failed.
     #[error(transparent)]
     Channel(#[from] super::ChannelError),
-}
-
-fn event(when: When, kind: EventKind) -> Event {
-    Event {
-        time: when.time,
-        height: Some(when.height),
-        kind,
-    }
 }
 
 fn funder_side(channel: &StoredChannel) -> Side {
@@ -224,7 +216,7 @@ pub fn initiate<C: Signing>(
     step.batch = Batch::new()
         .with(Op::Close(id, Box::new(close)))
         .with(Op::Status(id, ChannelStatus::Closing))
-        .with(Op::Event(id, event(when, EventKind::ShutdownSent)));
+        .with(Op::Event(id, when.event(EventKind::ShutdownSent)));
     Ok(step)
 }
 
@@ -363,7 +355,7 @@ pub fn on_shutdown<C: Signing>(
         None => {
             close.remote_script = Some(script);
             step.batch
-                .push(Op::Event(id, event(when, EventKind::ShutdownReceived)));
+                .push(Op::Event(id, when.event(EventKind::ShutdownReceived)));
         }
     }
     if close.local_script.is_none() {
@@ -371,7 +363,7 @@ pub fn on_shutdown<C: Signing>(
         close.feerate = feerate.max(CLOSING_FEERATE_FLOOR);
         step.send.push(shutdown(channel, our_script));
         step.batch
-            .push(Op::Event(id, event(when, EventKind::ShutdownSent)));
+            .push(Op::Event(id, when.event(EventKind::ShutdownSent)));
     }
     if let Some(proposal) = maybe_propose_first(channel, &mut close) {
         step.send.push(proposal);
@@ -551,13 +543,10 @@ pub fn on_closing_signed<C: Signing + Verification>(
     step.batch.push(Op::Close(id, Box::new(close.clone())));
     step.batch.push(Op::Event(
         id,
-        event(
-            when,
-            EventKind::ClosingAgreed {
-                txid: final_tx.compute_txid(),
-                fee,
-            },
-        ),
+        when.event(EventKind::ClosingAgreed {
+            txid: final_tx.compute_txid(),
+            fee,
+        }),
     ));
     step.broadcast = Some(final_tx);
     finish_signatures(secp, channel, &close, secrets, &mut step)?;
@@ -638,13 +627,10 @@ pub fn force_close<C: Signing + Verification>(
             .with(Op::Status(id, ChannelStatus::Closing))
             .with(Op::Event(
                 id,
-                event(
-                    when,
-                    EventKind::ForceClose {
-                        txid: commitment.compute_txid(),
-                        reason: reason.to_string(),
-                    },
-                ),
+                when.event(EventKind::ForceClose {
+                    txid: commitment.compute_txid(),
+                    reason: reason.to_string(),
+                }),
             )),
         send: Vec::new(),
         broadcast: Some(commitment),

@@ -60,11 +60,14 @@ pub struct When {
     pub height: u32,
 }
 
-fn event(when: When, kind: EventKind) -> Event {
-    Event {
-        time: when.time,
-        height: Some(when.height),
-        kind,
+impl When {
+    /// The event-log entry for `kind`, stamped with this time and height.
+    pub fn event(self, kind: EventKind) -> Event {
+        Event {
+            time: self.time,
+            height: Some(self.height),
+            kind,
+        }
     }
 }
 
@@ -86,13 +89,10 @@ pub fn on_funding_depth<C: Signing>(
         funding.confirmed = Some(conf);
         step.batch.push(Op::Event(
             id,
-            event(
-                when,
-                EventKind::FundingConfirmed {
-                    block_height: conf.height,
-                    block_hash: conf.block_hash,
-                },
-            ),
+            when.event(EventKind::FundingConfirmed {
+                block_height: conf.height,
+                block_hash: conf.block_hash,
+            }),
         ));
     }
     if depth >= required_depth(channel)
@@ -103,11 +103,10 @@ pub fn on_funding_depth<C: Signing>(
             .map_err(|_| ChannelError::FundingOutputMismatch)?;
         funding.channel_ready_sent = true;
         step.batch
-            .push(Op::Event(id, event(when, EventKind::ChannelReadySent)));
+            .push(Op::Event(id, when.event(EventKind::ChannelReadySent)));
         if funding.channel_ready_received {
             step.batch.push(Op::Status(id, ChannelStatus::Ready));
-            step.batch
-                .push(Op::Event(id, event(when, EventKind::Ready)));
+            step.batch.push(Op::Event(id, when.event(EventKind::Ready)));
             step.became_ready = true;
         }
         step.send.push(Message::ChannelReady(ready));
@@ -126,7 +125,7 @@ pub fn on_funding_reorged(channel: &StoredChannel, when: When) -> Step {
     Step {
         batch: Batch::new()
             .with(Op::Funding(id, funding))
-            .with(Op::Event(id, event(when, EventKind::FundingReorged))),
+            .with(Op::Event(id, when.event(EventKind::FundingReorged))),
         ..Step::default()
     }
 }
@@ -146,13 +145,12 @@ pub fn on_channel_ready(channel: &StoredChannel, msg: &ChannelReady, when: When)
         batch: Batch::new()
             .with(Op::Funding(id, funding))
             .with(Op::Commitment(id, Box::new(commitment)))
-            .with(Op::Event(id, event(when, EventKind::ChannelReadyReceived))),
+            .with(Op::Event(id, when.event(EventKind::ChannelReadyReceived))),
         ..Step::default()
     };
     if channel.funding.channel_ready_sent {
         step.batch.push(Op::Status(id, ChannelStatus::Ready));
-        step.batch
-            .push(Op::Event(id, event(when, EventKind::Ready)));
+        step.batch.push(Op::Event(id, when.event(EventKind::Ready)));
         step.became_ready = true;
     }
     step
@@ -243,11 +241,8 @@ pub fn abandon(channel: &StoredChannel, reason: &str, when: When) -> Batch {
         .with(Op::Status(id, ChannelStatus::Abandoned))
         .with(Op::Event(
             id,
-            event(
-                when,
-                EventKind::Abandoned {
-                    reason: reason.to_string(),
-                },
-            ),
+            when.event(EventKind::Abandoned {
+                reason: reason.to_string(),
+            }),
         ))
 }

@@ -13,7 +13,7 @@ use crate::channel::close::{self, CloseStep};
 use crate::channel::establish::When;
 use crate::channel::ChannelStatus;
 use crate::rpc::{opt_param, param, RpcError};
-use crate::store::{Batch, Event, EventKind, Op, StoredChannel};
+use crate::store::{Batch, EventKind, Op, StoredChannel};
 use crate::units::FeeratePerKw;
 use crate::wire::{ChannelId, ClosingSigned, Shutdown};
 
@@ -259,13 +259,9 @@ impl<S: ChainSource + Clone> NodeActor<S> {
         let id = channel.params.channel_id;
         let batch = Batch::new().with(Op::Event(
             id,
-            Event {
-                time: unix_now(),
-                height: Some(self.tip),
-                kind: EventKind::PeerError {
-                    text: text.to_string(),
-                },
-            },
+            self.when().event(EventKind::PeerError {
+                text: text.to_string(),
+            }),
         ));
         let _ = self.persist(batch).await;
         let already = channel.close.closing_tx.is_some()

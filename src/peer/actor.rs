@@ -17,12 +17,13 @@ use tokio_util::sync::CancellationToken;
 use super::ping::{our_ping, PingAction, PingGuard};
 use super::{Connection, Opened, PeerCmd, PeerContext, PeerError, PeerEvent};
 use crate::chain::ChainSource;
+use crate::channel::establish::When;
 use crate::channel::{ChannelStatus, FundingState};
 use crate::funding::{
     self, AcceptRequest, FundingError, OpenRequest, PendingChannel, Reservation, Reservations,
 };
 use crate::keys::ChannelSecrets;
-use crate::store::{Batch, Event, EventKind, Op};
+use crate::store::{Batch, EventKind, Op};
 use crate::transport::WireCodec;
 use crate::units::{FeeratePerKw, Msat};
 use crate::wallet::LockId;
@@ -682,7 +683,10 @@ impl<S: ChainSource + Clone> Actor<S> {
             .await
             .map_or(0, |b| b.height.0);
         let id = channel.params.channel_id;
-        let now = unix_now();
+        let when = When {
+            time: unix_now(),
+            height: tip,
+        };
         let mut batch = Batch::new()
             .with(Op::NewChannel(Box::new(channel.params.clone())))
             .with(Op::Funding(
@@ -699,26 +703,18 @@ impl<S: ChainSource + Clone> Actor<S> {
             .with(Op::Status(id, ChannelStatus::Pending))
             .with(Op::Event(
                 id,
-                Event {
-                    time: now,
-                    height: Some(tip),
-                    kind: EventKind::Opened {
-                        role: channel.params.role,
-                        capacity: channel.params.funding_amount,
-                        funding_txid: channel.params.funding_outpoint.txid,
-                    },
-                },
+                when.event(EventKind::Opened {
+                    role: channel.params.role,
+                    capacity: channel.params.funding_amount,
+                    funding_txid: channel.params.funding_outpoint.txid,
+                }),
             ));
         if let Some(tx) = &channel.funding_tx {
             batch.push(Op::Event(
                 id,
-                Event {
-                    time: now,
-                    height: Some(tip),
-                    kind: EventKind::FundingBroadcast {
-                        txid: tx.compute_txid(),
-                    },
-                },
+                when.event(EventKind::FundingBroadcast {
+                    txid: tx.compute_txid(),
+                }),
             ));
         }
         let store = self.ctx.store.clone();

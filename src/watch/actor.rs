@@ -15,6 +15,7 @@ use tokio_util::task::TaskTracker;
 use super::classify::{build_signed_sweep, classify, plan_sweeps, PlannedSweep};
 use super::state::{SpendKind, SpendRecord, SweepRecord, WatchState};
 use crate::chain::{BlockEvent, BlockFeed, ChainNotifierHandle, ChainSource, SpendEvent};
+use crate::channel::establish::When;
 use crate::channel::ChannelStatus;
 use crate::keys::ChannelSecrets;
 use crate::node::NodeSeed;
@@ -185,11 +186,11 @@ impl<S: ChainSource + Clone> WatchActor<S> {
     }
 
     fn event(&self, kind: EventKind) -> Event {
-        Event {
+        When {
             time: unix_now(),
-            height: Some(self.tip),
-            kind,
+            height: self.tip,
         }
+        .event(kind)
     }
 
     async fn watch(&mut self, id: ChannelId) {
