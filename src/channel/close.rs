@@ -601,12 +601,7 @@ pub fn force_close<C: Signing + Verification>(
         return Err(CloseError::NotReady(channel.status.as_str()));
     }
     let c = &channel.commitment;
-    let balances = super::Balances {
-        ours: c.to_local,
-        theirs: c.to_remote,
-        feerate: c.feerate,
-        htlcs: Vec::new(),
-    };
+    let balances = c.balances();
     let commitment = super::commitments::signed_local_commitment(
         secp,
         &channel.params,

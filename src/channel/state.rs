@@ -34,6 +34,16 @@ pub struct CommitmentState {
 }
 
 impl CommitmentState {
+    /// The balances both current commitments are built from (no HTLCs are supported yet).
+    pub fn balances(&self) -> super::Balances {
+        super::Balances {
+            ours: self.to_local,
+            theirs: self.to_remote,
+            feerate: self.feerate,
+            htlcs: Vec::new(),
+        }
+    }
+
     /// The number of our current commitment, typed.
     pub fn local_commitment_number(&self) -> CommitmentNumber {
         CommitmentNumber::new(self.local_number).unwrap_or(CommitmentNumber::ZERO)

@@ -8,7 +8,7 @@ use bitcoin::transaction::Version;
 use bitcoin::{Amount, Network, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
 
 use super::*;
-use crate::channel::commitments::{signed_local_commitment, Balances};
+use crate::channel::commitments::signed_local_commitment;
 use crate::keys::CommitmentNumber;
 use crate::wire::{AcceptChannel, ChannelId, OpenChannel};
 
@@ -138,15 +138,6 @@ impl Pair {
     }
 }
 
-fn balances(c: &PendingChannel) -> Balances {
-    Balances {
-        ours: c.commitment.to_local,
-        theirs: c.commitment.to_remote,
-        feerate: c.commitment.feerate,
-        htlcs: vec![],
-    }
-}
-
 #[test]
 fn single_funded_workflow_produces_matching_channels() {
     let pair = Pair::new();
@@ -170,7 +161,7 @@ fn single_funded_workflow_produces_matching_channels() {
             &c.params,
             secrets,
             CommitmentNumber::ZERO,
-            &balances(c),
+            &c.commitment.balances(),
             &c.commitment.remote_signature,
         )
         .unwrap();

@@ -11,23 +11,12 @@ use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, Transaction};
 use super::state::{SpendKind, SweepKind};
 use super::WatchError;
 use crate::channel::commitments::{local_commitment, remote_commitment};
-use crate::channel::Balances;
 use crate::keys::{
     ChannelSecrets, CommitmentKeys, CommitmentNumber, PerCommitmentPoint, SecretStore,
 };
 use crate::store::StoredChannel;
 use crate::tx::{build_sweep, revoked_outputs, SweepInput};
 use crate::units::FeeratePerKw;
-
-fn balances(channel: &StoredChannel) -> Balances {
-    let c = &channel.commitment;
-    Balances {
-        ours: c.to_local,
-        theirs: c.to_remote,
-        feerate: c.feerate,
-        htlcs: Vec::new(),
-    }
-}
 
 /// The peer's revealed secrets, if it has revealed any.
 fn secret_store(channel: &StoredChannel) -> Option<SecretStore> {
@@ -49,7 +38,7 @@ pub fn classify<C: Signing + Verification>(
     let number = channel.params.obscuring_factor().commitment_number_of(tx);
     // 1. Our own commitment.
     if let Some(n) = number.filter(|n| n.value() == c.local_number) {
-        if local_commitment(secp, &channel.params, secrets, n, &balances(channel))
+        if local_commitment(secp, &channel.params, secrets, n, &c.balances())
             .is_ok_and(|ours| ours.tx.compute_txid() == txid)
         {
             return SpendKind::LocalCommitment { number: n.value() };
@@ -66,7 +55,7 @@ pub fn classify<C: Signing + Verification>(
             let Some(point) = point.filter(|_| n.value() == expected) else {
                 continue;
             };
-            if remote_commitment(secp, &channel.params, n, &point, &balances(channel))
+            if remote_commitment(secp, &channel.params, n, &point, &c.balances())
                 .is_ok_and(|theirs| theirs.tx.compute_txid() == txid)
             {
                 return SpendKind::RemoteCommitment { number: n.value() };
@@ -168,7 +157,13 @@ pub fn plan_sweeps<C: Signing + Verification>(
             // Our delayed to_local, spendable `to_self_delay` blocks after confirmation (the
             // delay the peer imposed on us).
             let n = CommitmentNumber::new(number).map_err(|_| WatchError::BadCommitmentNumber)?;
-            let ours = local_commitment(secp, &channel.params, secrets, n, &balances(channel))?;
+            let ours = local_commitment(
+                secp,
+                &channel.params,
+                secrets,
+                n,
+                &channel.commitment.balances(),
+            )?;
             if let Some(vout) = ours.to_local_vout {
                 let point = secrets.per_commitment_point(secp, n)?;
                 let delay = channel.params.remote.to_self_delay;

@@ -8,7 +8,7 @@ use bitcoin::{Amount, Network, ScriptBuf, Transaction, TxOut};
 use super::classify::{build_signed_sweep, classify, plan_sweeps};
 use super::{SpendKind, SweepKind};
 use crate::channel::close::CloseState;
-use crate::channel::commitments::{remote_commitment, signed_local_commitment, Balances};
+use crate::channel::commitments::{remote_commitment, signed_local_commitment};
 use crate::channel::{ChannelStatus, FundingState};
 use crate::funding::tests::pending_pair;
 use crate::funding::PendingChannel;
@@ -39,15 +39,6 @@ fn stored(p: &PendingChannel) -> StoredChannel {
     }
 }
 
-fn balances(c: &StoredChannel) -> Balances {
-    Balances {
-        ours: c.commitment.to_local,
-        theirs: c.commitment.to_remote,
-        feerate: c.commitment.feerate,
-        htlcs: vec![],
-    }
-}
-
 /// A's (seed 1) and B's (seed 2) views of one channel, as the funding tests build it.
 fn pair(secp: &Secp256k1<All>) -> (StoredChannel, ChannelSecrets, StoredChannel, ChannelSecrets) {
     let (a, b) = pending_pair();
@@ -60,7 +51,7 @@ fn commitment_of(secp: &Secp256k1<All>, c: &StoredChannel, s: &ChannelSecrets) -
         &c.params,
         s,
         CommitmentNumber::ZERO,
-        &balances(c),
+        &c.commitment.balances(),
         &c.commitment.remote_signature,
     )
     .unwrap()
@@ -200,7 +191,7 @@ fn anything_else_is_unknown_yet_our_static_to_remote_is_still_swept() {
         &a.params,
         CommitmentNumber::new(7).unwrap(),
         &point,
-        &balances(&a),
+        &a.commitment.balances(),
     )
     .unwrap()
     .tx;
