@@ -94,6 +94,9 @@ pub enum SubmitError {
     /// Its outputs are already in the UTXO set: it is confirmed (RPC -27).
     #[error("Transaction outputs already in utxo set")]
     AlreadyInUtxoSet,
+    /// It would be accepted, but pays more than the caller's maximum fee rate (RPC -25).
+    #[error("Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate)")]
+    MaxFeeExceeded,
 }
 
 /// A transaction `testmempoolaccept` would take.
@@ -263,6 +266,19 @@ impl Regtest {
     /// Adds a transaction to the mempool (`sendrawtransaction`). A transaction already in
     /// the mempool (same txid) is accepted again without change, as Core does.
     pub fn submit_transaction(&mut self, tx: Transaction, now: u64) -> Result<Txid, SubmitError> {
+        self.submit_transaction_capped(tx, now, None)
+    }
+
+    /// [`submit_transaction`](Self::submit_transaction), refusing a new transaction whose fee
+    /// is above `max_fee_rate` times its vsize (`sendrawtransaction`'s `maxfeerate`). The
+    /// transaction is checked once: Core checks twice but caches script results, which this
+    /// chain does not.
+    pub fn submit_transaction_capped(
+        &mut self,
+        tx: Transaction,
+        now: u64,
+        max_fee_rate: Option<FeeRate>,
+    ) -> Result<Txid, SubmitError> {
         let txid = tx.compute_txid();
         let confirmed = (0..tx.output.len()).any(|vout| {
             u32::try_from(vout).is_ok_and(|vout| {
@@ -278,8 +294,20 @@ impl Regtest {
         if self.mempool.get(&txid).is_some() {
             return Ok(txid);
         }
-        self.admit_and_insert(Arc::new(tx), now, AdmissionMode::default())
-            .map_err(SubmitError::Rejected)
+        let vsize = tx.weight().to_wu().div_ceil(4);
+        let admission = admission::admit(
+            Arc::new(tx),
+            self.chain_view(),
+            &self.mempool,
+            &self.config.mempool,
+            now,
+            AdmissionMode::default(),
+        )
+        .map_err(SubmitError::Rejected)?;
+        if max_fee_rate.is_some_and(|rate| admission.entry.fee > rate.fee(vsize)) {
+            return Err(SubmitError::MaxFeeExceeded);
+        }
+        Ok(self.insert_admitted(admission))
     }
 
     fn chain_view(&self) -> ChainView<'_> {
@@ -303,12 +331,17 @@ impl Regtest {
             now,
             mode,
         )?;
+        Ok(self.insert_admitted(admission))
+    }
+
+    /// Puts an admitted transaction in the mempool, evicting what it replaces.
+    fn insert_admitted(&mut self, admission: admission::Admission) -> Txid {
         for replaced in &admission.replaced {
             self.mempool.remove_one(replaced);
         }
         let txid = admission.entry.txid;
         self.mempool.insert(admission.entry);
-        Ok(txid)
+        txid
     }
 
     /// Mines `count` blocks paying `script`, each holding what fits of the mempool

@@ -40,26 +40,15 @@ pub(super) fn send_raw_transaction(
             ));
         }
     }
-    let txid = tx.compute_txid();
-    if regtest.mempool().get(&txid).is_none() && max_fee_rate.0 > 0 {
-        // Core first test-accepts to compare the fee with maxfeerate.
-        let vsize = tx.weight().to_wu().div_ceil(4);
-        match regtest.test_accept(&tx, now) {
-            Ok(accepted) if accepted.fee > max_fee_rate.fee(vsize) => {
-                return Err(RpcError::new(
-                    VERIFY_ERROR,
-                    "Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate)",
-                ));
-            }
-            _ => {}
-        }
-    }
-    match regtest.submit_transaction(tx, now) {
+    // A zero maxfeerate means no cap.
+    let cap = (max_fee_rate.0 > 0).then_some(max_fee_rate);
+    match regtest.submit_transaction_capped(tx, now, cap) {
         Ok(txid) => Ok(Json::from(txid.to_string())),
         Err(SubmitError::AlreadyInUtxoSet) => Err(RpcError::new(
             VERIFY_ALREADY_IN_UTXO_SET,
             "Transaction outputs already in utxo set",
         )),
+        Err(e @ SubmitError::MaxFeeExceeded) => Err(RpcError::new(VERIFY_ERROR, e.to_string())),
         Err(SubmitError::Rejected(reject)) => {
             let code = if reject.class == RejectClass::MissingInputs {
                 VERIFY_ERROR
