@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use chain_support::rpc_chain::RpcChain;
 use chain_support::suite;
-use common::procs::{BitcoindProcess, RegtestProcess};
+use common::procs::{BitcoindProcess, ChainProcess, RegtestProcess};
 use petrel::chain::NotifierConfig;
 
 fn config() -> NotifierConfig {
@@ -32,9 +32,7 @@ fn regtest() -> (RegtestProcess, RpcChain) {
 /// A fresh Bitcoin Core, or `None` (the test is skipped, and says so) without `BITCOIND_EXE`.
 fn bitcoind(test: &str) -> Option<(BitcoindProcess, RpcChain)> {
     let process = BitcoindProcess::start(test)?;
-    let chain = RpcChain {
-        rpc: common::procs::ChainProcess::rpc(&process),
-    };
+    let chain = RpcChain { rpc: process.rpc() };
     Some((process, chain))
 }
 
@@ -188,9 +186,7 @@ async fn bitcoind_spend_confirms_through_the_notifier_and_survives_restart() {
     };
     let datadir = tempfile::tempdir().unwrap();
     let mut process = BitcoindProcess::start_in(&exe, datadir.path(), &[]);
-    let chain = RpcChain {
-        rpc: common::procs::ChainProcess::rpc(&process),
-    };
+    let chain = RpcChain { rpc: process.rpc() };
     let mut wallet = Wallet::new();
     wallet.fund(&chain, 1).await;
     assert_eq!(process.ok("getblockcount", &[]), 101);
@@ -200,9 +196,7 @@ async fn bitcoind_spend_confirms_through_the_notifier_and_survives_restart() {
     let tip_before = chain.rpc.best_block().await.unwrap();
     process.stop();
     let process = BitcoindProcess::start_in(&exe, datadir.path(), &[]);
-    let chain = RpcChain {
-        rpc: common::procs::ChainProcess::rpc(&process),
-    };
+    let chain = RpcChain { rpc: process.rpc() };
     assert_eq!(chain.rpc.best_block().await.unwrap(), tip_before);
     assert_eq!(
         chain

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::procs::{NodeProcess, RegtestProcess};
+use common::procs::{ChainProcess, NodeProcess, RegtestProcess};
 use common::{wait_for_blocking, DEADLINE};
 use serde_json::{json, Value};
 
@@ -389,10 +389,7 @@ fn a_sweep_left_unconfirmed_is_replaced_with_a_higher_fee() {
         .as_u64()
         .unwrap();
     // Empty blocks: the sweep stays in the mempool while the chain moves on.
-    let burn = bitcoin::Address::p2wsh(
-        &bitcoin::ScriptBuf::from(vec![0x51]),
-        bitcoin::Network::Regtest,
-    );
+    let burn = common::procs::nobody();
     for _ in 0..3 {
         let _: Value = rt
             .block_on(

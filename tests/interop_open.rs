@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::Amount;
-use common::procs::{NodeProcess, RegtestProcess};
+use common::procs::{ChainProcess, NodeProcess, RegtestProcess};
 use common::{wait_for, DEADLINE};
 use ldk::node::{user_config, LdkNode};
 use lightning::events::{ClosureReason, Event};

@@ -18,9 +18,9 @@ use serde_json::Value;
 fn fund(chain: &impl ChainProcess, nodes: &[&NodeProcess]) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     for node in nodes {
-        rt.block_on(ChainProcess::mine_to(chain, 3, &node.address()));
+        rt.block_on(chain.mine_to(3, &node.address()));
     }
-    rt.block_on(ChainProcess::mine(chain, 100));
+    rt.block_on(chain.mine(100));
     for node in nodes {
         wait_for_blocking("the wallet to see its coinbases mature", DEADLINE, || {
             let balance = node.ok(&["balance"]);
@@ -108,7 +108,7 @@ fn three_concurrent_opens(chain: &impl ChainProcess) {
     }
 
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(ChainProcess::mine(chain, 3));
+    rt.block_on(chain.mine(3));
     for node in [&a, &b] {
         wait_for_blocking("all channels ready", DEADLINE, || {
             let channels = by_id(&node.channels());

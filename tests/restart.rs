@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::procs::{NodeProcess, RegtestProcess};
+use common::procs::{ChainProcess, NodeProcess, RegtestProcess};
 use common::{wait_for_blocking, DEADLINE};
 use serde_json::{json, Value};
 

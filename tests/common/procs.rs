@@ -71,33 +71,6 @@ impl RegtestProcess {
         self.datadir.join(".cookie")
     }
 
-    /// A JSON-RPC client (the code under test).
-    pub fn rpc(&self) -> BitcoindRpc {
-        BitcoindRpc::new(RpcConfig::new(
-            self.url(),
-            RpcAuth::CookieFile(self.cookie()),
-        ))
-        .expect("rpc client")
-    }
-
-    /// Mines `n` blocks to `address`.
-    pub async fn mine_to(&self, n: u32, address: &str) -> Vec<String> {
-        self.rpc()
-            .call("generatetoaddress", &[json!(n), json!(address)])
-            .await
-            .expect("generatetoaddress")
-    }
-
-    /// Mines `n` blocks to a throwaway address.
-    pub async fn mine(&self, n: u32) -> Vec<String> {
-        // P2WSH of `OP_TRUE`: no test wallet watches it.
-        let address = bitcoin::Address::p2wsh(
-            &bitcoin::ScriptBuf::from(vec![0x51]),
-            bitcoin::Network::Regtest,
-        );
-        self.mine_to(n, &address.to_string()).await
-    }
-
     /// `getblockcount`.
     pub async fn height(&self) -> u64 {
         let v: Value = self
@@ -334,6 +307,15 @@ impl Drop for NodeProcess {
     }
 }
 
+/// The address blocks that pay nobody in particular go to: P2WSH of `OP_TRUE`, which no
+/// test wallet watches, the same on every chain.
+pub fn nobody() -> bitcoin::Address {
+    bitcoin::Address::p2wsh(
+        &bitcoin::ScriptBuf::from(vec![0x51]),
+        bitcoin::Network::Regtest,
+    )
+}
+
 /// A chain backend process that `petrel node --chain-rpc` can point at: `petrel regtest` or
 /// Bitcoin Core.
 pub trait ChainProcess {
@@ -361,15 +343,10 @@ pub trait ChainProcess {
             .expect("generatetoaddress")
     }
 
-    /// Mines `n` blocks to a throwaway address (P2WSH of `OP_TRUE`: no test wallet watches
-    /// it).
+    /// Mines `n` blocks to [`nobody`].
     #[allow(async_fn_in_trait)]
     async fn mine(&self, n: u32) -> Vec<String> {
-        let address = bitcoin::Address::p2wsh(
-            &bitcoin::ScriptBuf::from(vec![0x51]),
-            bitcoin::Network::Regtest,
-        );
-        ChainProcess::mine_to(self, n, &address.to_string()).await
+        ChainProcess::mine_to(self, n, &nobody().to_string()).await
     }
 }
 

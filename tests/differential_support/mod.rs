@@ -21,7 +21,7 @@ use bitcoin::{Address, Amount, BlockHash, OutPoint, Transaction};
 use petrel::chain::{BitcoindRpc, ChainError, ChainSource};
 use serde_json::{json, Value};
 
-use crate::common::procs::{BitcoindProcess, ChainProcess, RegtestProcess};
+use crate::common::procs::{nobody, BitcoindProcess, ChainProcess, RegtestProcess};
 use txgen::{Coin, Signer, Spend};
 
 /// One chain backend under comparison.
@@ -95,15 +95,6 @@ pub struct Pair {
     _bitcoind: Option<BitcoindProcess>,
 }
 
-/// The address blocks that pay nobody in particular go to (P2WSH of `OP_TRUE`), the same on
-/// both chains so that their coinbases stay identical.
-pub fn nobody() -> Address {
-    Address::p2wsh(
-        &bitcoin::ScriptBuf::from(vec![0x51]),
-        bitcoin::Network::Regtest,
-    )
-}
-
 impl Pair {
     /// Starts both chains (Core only with `BITCOIND_EXE`; the skip is printed).
     pub fn start(test: &str) -> Pair {
@@ -112,7 +103,7 @@ impl Pair {
         Pair {
             petrel: Backend {
                 name: "petrel",
-                rpc: RegtestProcess::rpc(&regtest),
+                rpc: regtest.rpc(),
             },
             core: bitcoind.as_ref().map(|b| Backend {
                 name: "core",
@@ -146,7 +137,8 @@ impl Pair {
         all
     }
 
-    /// Mines `n` blocks to [`nobody`] on both chains.
+    /// Mines `n` blocks to [`nobody`] on both chains (the same address, so that their
+    /// coinbases stay identical).
     pub async fn mine(&self, n: u32) -> Vec<Vec<BlockHash>> {
         self.mine_to(n, &nobody()).await
     }
