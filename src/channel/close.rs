@@ -160,16 +160,15 @@ fn closing_tx(
     Ok(build_closing(&spec).map_err(super::ChannelError::from)?)
 }
 
-/// The fee of a closing transaction with both outputs at `feerate`.
-fn fee_at(
+/// The weight of the signed closing transaction with both outputs, which closing fees are
+/// priced on (`feerate.fee_for_weight(closing_weight(..))`).
+fn closing_weight(
     channel: &StoredChannel,
     local_script: &ScriptBuf,
     remote_script: &ScriptBuf,
-    feerate: FeeratePerKw,
-) -> Amount {
-    let weight = closing_tx(channel, local_script, remote_script, Amount::ZERO, true)
-        .map_or(900, |tx| tx.weight().to_wu() + CLOSING_WITNESS_WEIGHT);
-    feerate.fee_for_weight(weight)
+) -> u64 {
+    closing_tx(channel, local_script, remote_script, Amount::ZERO, true)
+        .map_or(900, |tx| tx.weight().to_wu() + CLOSING_WITNESS_WEIGHT)
 }
 
 /// The funder's balance in whole satoshis (the most a closing fee can take).
@@ -240,15 +239,12 @@ fn maybe_propose_first(channel: &StoredChannel, close: &mut CloseState) -> Optio
         return None;
     };
     let balance = funder_balance(channel);
-    let floor = fee_at(channel, &local, &remote, CLOSING_FEERATE_FLOOR).min(balance);
-    let fee = fee_at(channel, &local, &remote, close.feerate).clamp(floor, balance);
-    let max = fee_at(
-        channel,
-        &local,
-        &remote,
-        FeeratePerKw(close.feerate.0.saturating_mul(3)),
-    )
-    .clamp(fee, balance);
+    let weight = closing_weight(channel, &local, &remote);
+    let floor = CLOSING_FEERATE_FLOOR.fee_for_weight(weight).min(balance);
+    let fee = close.feerate.fee_for_weight(weight).clamp(floor, balance);
+    let max = FeeratePerKw(close.feerate.0.saturating_mul(3))
+        .fee_for_weight(weight)
+        .clamp(fee, balance);
     Some(Message::ClosingSigned(sign_proposal(
         channel,
         close,
@@ -468,8 +464,9 @@ pub fn on_closing_signed<C: Signing + Verification>(
     let mut close = close.clone();
     close.last_received_fee = Some(fee);
     let we_fund = channel.params.role == Role::Initiator;
-    let floor =
-        fee_at(channel, &local, &remote, CLOSING_FEERATE_FLOOR).min(funder_balance(channel));
+    let floor = CLOSING_FEERATE_FLOOR
+        .fee_for_weight(closing_weight(channel, &local, &remote))
+        .min(funder_balance(channel));
 
     // Decide: agree on `fee`, or counter-propose.
     let agree = match (msg.tlvs.fee_range.as_ref(), close.last_sent_fee) {
