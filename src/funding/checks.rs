@@ -10,6 +10,7 @@ use super::FundingError;
 use crate::channel::PartyParams;
 use crate::keys::ChannelBasepoints;
 use crate::units::{FeeratePerKw, Msat};
+use crate::wire::{AcceptChannel, OpenChannel};
 
 /// The fields one side announces, lifted out of `open_channel` or `accept_channel`.
 #[derive(Clone, Debug)]
@@ -24,6 +25,44 @@ pub(crate) struct Announced {
     pub(crate) first_per_commitment_point: PublicKey,
     pub(crate) shutdown_script: Option<Vec<u8>>,
     pub(crate) channel_type: Option<Vec<u8>>,
+}
+
+/// Lifts the announced fields out of `open_channel` or `accept_channel`: both messages name
+/// them alike (BOLT 2), so one body serves the two `From` impls below.
+macro_rules! announced_from {
+    ($msg:expr) => {{
+        let msg = $msg;
+        Announced {
+            dust_limit: msg.dust_limit_satoshis,
+            max_htlc_value_in_flight: msg.max_htlc_value_in_flight_msat,
+            channel_reserve: msg.channel_reserve_satoshis,
+            htlc_minimum: msg.htlc_minimum_msat,
+            to_self_delay: msg.to_self_delay,
+            max_accepted_htlcs: msg.max_accepted_htlcs,
+            basepoints: ChannelBasepoints {
+                funding_pubkey: msg.funding_pubkey,
+                revocation_basepoint: msg.revocation_basepoint,
+                payment_basepoint: msg.payment_basepoint,
+                delayed_payment_basepoint: msg.delayed_payment_basepoint,
+                htlc_basepoint: msg.htlc_basepoint,
+            },
+            first_per_commitment_point: msg.first_per_commitment_point,
+            shutdown_script: msg.tlvs.upfront_shutdown_script.clone(),
+            channel_type: msg.tlvs.channel_type.clone(),
+        }
+    }};
+}
+
+impl From<&OpenChannel> for Announced {
+    fn from(msg: &OpenChannel) -> Announced {
+        announced_from!(msg)
+    }
+}
+
+impl From<&AcceptChannel> for Announced {
+    fn from(msg: &AcceptChannel) -> Announced {
+        announced_from!(msg)
+    }
 }
 
 impl Announced {

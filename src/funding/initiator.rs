@@ -170,24 +170,7 @@ impl AwaitingAccept {
         if msg.temporary_channel_id != self.request.temporary_channel_id {
             return Err(FundingError::WrongTemporaryChannelId);
         }
-        let announced = Announced {
-            dust_limit: msg.dust_limit_satoshis,
-            max_htlc_value_in_flight: msg.max_htlc_value_in_flight_msat,
-            channel_reserve: msg.channel_reserve_satoshis,
-            htlc_minimum: msg.htlc_minimum_msat,
-            to_self_delay: msg.to_self_delay,
-            max_accepted_htlcs: msg.max_accepted_htlcs,
-            basepoints: crate::keys::ChannelBasepoints {
-                funding_pubkey: msg.funding_pubkey,
-                revocation_basepoint: msg.revocation_basepoint,
-                payment_basepoint: msg.payment_basepoint,
-                delayed_payment_basepoint: msg.delayed_payment_basepoint,
-                htlc_basepoint: msg.htlc_basepoint,
-            },
-            first_per_commitment_point: msg.first_per_commitment_point,
-            shutdown_script: msg.tlvs.upfront_shutdown_script.clone(),
-            channel_type: msg.tlvs.channel_type.clone(),
-        };
+        let announced = Announced::from(msg);
         // "if channel_type does not match the channel_type from open_channel: MUST fail".
         if let Some(t) = &announced.channel_type {
             if t.as_slice() != STATIC_REMOTEKEY_CHANNEL_TYPE {

@@ -19,7 +19,7 @@ use crate::channel::commitments::{
     local_commitment, remote_commitment, sign_commitment, verify_commitment_signature,
 };
 use crate::channel::{ChannelParams, CommitmentState, PartyParams, Role};
-use crate::keys::{ChannelBasepoints, ChannelSecrets, CommitmentNumber};
+use crate::keys::{ChannelSecrets, CommitmentNumber};
 use crate::units::{FeeratePerKw, Msat};
 use crate::wire::{
     AcceptChannel, AcceptChannelTlvs, ChannelId, Extension, FundingCreated, FundingSigned,
@@ -103,24 +103,7 @@ pub fn process_single_contribution<C: Signing>(
         return Err(FundingError::PushExceedsFunding);
     }
     check_feerate(msg.feerate_per_kw, policy)?;
-    let announced = Announced {
-        dust_limit: msg.dust_limit_satoshis,
-        max_htlc_value_in_flight: msg.max_htlc_value_in_flight_msat,
-        channel_reserve: msg.channel_reserve_satoshis,
-        htlc_minimum: msg.htlc_minimum_msat,
-        to_self_delay: msg.to_self_delay,
-        max_accepted_htlcs: msg.max_accepted_htlcs,
-        basepoints: ChannelBasepoints {
-            funding_pubkey: msg.funding_pubkey,
-            revocation_basepoint: msg.revocation_basepoint,
-            payment_basepoint: msg.payment_basepoint,
-            delayed_payment_basepoint: msg.delayed_payment_basepoint,
-            htlc_basepoint: msg.htlc_basepoint,
-        },
-        first_per_commitment_point: msg.first_per_commitment_point,
-        shutdown_script: msg.tlvs.upfront_shutdown_script.clone(),
-        channel_type: msg.tlvs.channel_type.clone(),
-    };
+    let announced = Announced::from(msg);
     check_announced(&announced, funding, policy, request.anysegwit)?;
 
     // Our dust limit must not exceed the reserve they ask of us (BOLT 2 `accept_channel`
