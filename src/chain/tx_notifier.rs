@@ -241,13 +241,15 @@ impl TxNotifier {
             .and_then(|target| target.inclusion.clone());
         if let Some(inclusion) = known {
             let depth = depth(self.tip_height, inclusion.block.height);
-            let event = ConfEvent::Confirmed(confirmation(&inclusion, &sub.script, depth));
-            out.push(Notification {
-                id,
-                kind: NotificationKind::Conf(event),
-            });
-            if depth >= conf_limit(&sub, self.reorg_safety_depth) {
-                out.push(final_for(id));
+            let safety = self.reorg_safety_depth;
+            if !notify_conf(
+                &sub,
+                &inclusion,
+                depth,
+                safety,
+                ConfEvent::Confirmed,
+                &mut out,
+            ) {
                 self.subs.remove(&id);
                 return Ok(out);
             }
@@ -516,18 +518,11 @@ impl TxNotifier {
             };
             let depth = depth(tip_height, at.height);
             target.subs.retain(|sub| {
-                let event = ConfEvent::Confirmed(confirmation(&inclusion, &sub.script, depth));
-                out.push(Notification {
-                    id: sub.id,
-                    kind: NotificationKind::Conf(event),
-                });
-                if depth >= conf_limit(sub, safety) {
-                    out.push(final_for(sub.id));
+                let stays = notify_conf(sub, &inclusion, depth, safety, ConfEvent::Confirmed, out);
+                if !stays {
                     subs.remove(&sub.id);
-                    false
-                } else {
-                    true
                 }
+                stays
             });
             if target.subs.is_empty() {
                 finished.push(txid);
@@ -557,7 +552,7 @@ impl TxNotifier {
             self.confirmed_at.range(..tip_height)
         };
         let safety = self.reorg_safety_depth;
-        let mut emptied: Vec<(BlockHeight, Txid)> = Vec::new();
+        let mut emptied: Vec<Txid> = Vec::new();
         for (height, txids) in range {
             let depth = depth(tip_height, *height);
             for txid in txids {
@@ -569,25 +564,18 @@ impl TxNotifier {
                 };
                 let subs = &mut self.subs;
                 target.subs.retain(|sub| {
-                    let event = ConfEvent::Depth(confirmation(inclusion, &sub.script, depth));
-                    out.push(Notification {
-                        id: sub.id,
-                        kind: NotificationKind::Conf(event),
-                    });
-                    if depth >= conf_limit(sub, safety) {
-                        out.push(final_for(sub.id));
+                    let stays = notify_conf(sub, inclusion, depth, safety, ConfEvent::Depth, out);
+                    if !stays {
                         subs.remove(&sub.id);
-                        false
-                    } else {
-                        true
                     }
+                    stays
                 });
                 if target.subs.is_empty() {
-                    emptied.push((*height, *txid));
+                    emptied.push(*txid);
                 }
             }
         }
-        for (_, txid) in emptied {
+        for txid in emptied {
             self.drop_conf_target(txid);
         }
     }
@@ -659,6 +647,29 @@ fn remove_from<T: PartialEq>(
         if items.is_empty() {
             index.remove(&height);
         }
+    }
+}
+
+/// Tells `sub` where its transaction stands (`make`: `Confirmed` when first found, `Depth`
+/// after each block) and, once the depth reaches its limit, that nothing more will come.
+/// Returns whether the subscription stays.
+fn notify_conf(
+    sub: &ConfSub,
+    inclusion: &Inclusion,
+    depth: u32,
+    safety: u32,
+    make: fn(Confirmation) -> ConfEvent,
+    out: &mut Vec<Notification>,
+) -> bool {
+    out.push(Notification {
+        id: sub.id,
+        kind: NotificationKind::Conf(make(confirmation(inclusion, &sub.script, depth))),
+    });
+    if depth >= conf_limit(sub, safety) {
+        out.push(final_for(sub.id));
+        false
+    } else {
+        true
     }
 }
 
