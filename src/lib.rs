@@ -28,6 +28,7 @@
 )]
 pub mod chain;
 pub mod channel;
+pub mod crash;
 pub mod funding;
 pub mod keys;
 pub mod node;

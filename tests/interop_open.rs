@@ -8,8 +8,8 @@
 //!   is taken into account, and the connection survives the `channel_update` LDK sends next.
 //! - `channel_reestablish` after LDK drops the connection and after Petrel restarts (ready
 //!   channels), and after a drop while the funding is unconfirmed.
-//! - What Petrel does not support yet fails nothing: a public channel is refused with the
-//!   reason, and `update_fee` gets a warning while the channel stays ready.
+//! - A public channel is refused with the reason; LDK's `update_fee` is committed, and a
+//!   mutual close afterwards completes.
 #![allow(clippy::disallowed_methods)]
 
 mod common;
@@ -515,11 +515,11 @@ async fn an_announced_channel_from_ldk_is_refused_with_a_reason() {
 }
 
 /// LDK, the funder, raises the feerate with `update_fee` (and the `commitment_signed` that
-/// follows). Petrel has no commitment updates yet: it answers with a `warning` for the
-/// channel, which fails nothing (BOLT 1: a warning "MAY" be logged), keeps the connection,
-/// and the channel stays ready on both sides.
+/// follows): Petrel commits it (BOLT 2 "Updating Fees"), both sides report the new feerate,
+/// nothing is failed, and a cooperative close afterwards completes (before, the uncommitted
+/// `update_fee` made every `shutdown` impossible).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_update_fee_from_ldk_does_not_fail_the_channel() {
+async fn an_update_fee_from_ldk_is_committed_and_a_mutual_close_follows() {
     let pair = Pair::start().await;
     let ldk = &pair.ldk;
     let channel_id = pair.ldk_opens(900_000, 0).await;
@@ -531,22 +531,62 @@ async fn an_update_fee_from_ldk_does_not_fail_the_channel() {
         (ldk.logger.count("Enqueueing message UpdateFee") > 0).then_some(())
     })
     .await;
-    wait_for("Petrel's warnings", DEADLINE, || async {
-        (ldk.logger.count("Got warning message") >= 2).then_some(())
+    // Committed both ways: Petrel's commitment and LDK's moved past number 0.
+    let view = wait_for("Petrel to commit the new feerate", DEADLINE, || async {
+        petrel_channel(&pair.petrel, &channel_id).filter(|c| {
+            c["feerate_sat_per_kw"] == 5_000
+                && c["commitment_number"]["local"].as_u64() >= Some(1)
+                && c["commitment_number"]["remote"].as_u64() >= Some(1)
+        })
     })
     .await;
-    let log = ldk.logger.tail();
-    assert!(log.contains("update_fee is not supported yet"), "{log}");
-    assert!(
-        log.contains("commitment_signed is not supported yet"),
-        "{log}"
+    assert_eq!(view["state"], "ready");
+    wait_for("LDK to report the new feerate", DEADLINE, || async {
+        ldk.manager
+            .list_channels()
+            .into_iter()
+            .find(|c| c.channel_id.to_string() == channel_id)
+            .filter(|c| c.feerate_sat_per_1000_weight == Some(5_000) && c.is_usable)
+            .map(|_| ())
+    })
+    .await;
+    assert_eq!(
+        ldk.logger.count("Got warning message"),
+        0,
+        "{}",
+        ldk.logger.tail()
     );
-
     let closed = ldk.events_where(|e| matches!(e, Event::ChannelClosed { .. }).then_some(()));
     assert!(closed.is_empty(), "LDK closed the channel");
-    assert!(ldk.peers.peer_by_node_id(&pair.petrel_id).is_some());
-    assert_eq!(
-        petrel_channel(&pair.petrel, &channel_id).unwrap()["state"],
-        "ready"
-    );
+
+    // LDK closes cooperatively; Petrel answers; the closing transaction confirms.
+    let ldk_id = ldk
+        .manager
+        .list_channels()
+        .into_iter()
+        .find(|c| c.channel_id.to_string() == channel_id)
+        .unwrap()
+        .channel_id;
+    ldk.manager
+        .close_channel(&ldk_id, &pair.petrel_id)
+        .expect("LDK starts the mutual close");
+    wait_for("LDK's cooperative ChannelClosed", DEADLINE, || async {
+        ldk.events_where(|e| match e {
+            Event::ChannelClosed {
+                channel_id: id,
+                reason: ClosureReason::LocallyInitiatedCooperativeClosure,
+                ..
+            } if id.to_string() == channel_id => Some(()),
+            _ => None,
+        })
+        .into_iter()
+        .next()
+    })
+    .await;
+    pair.chain.mine(6).await;
+    let closed = wait_for("Petrel to call the channel closed", DEADLINE, || async {
+        petrel_channel(&pair.petrel, &channel_id).filter(|c| c["state"] == "closed")
+    })
+    .await;
+    assert_eq!(closed["close"]["how"], "cooperative", "{closed}");
 }

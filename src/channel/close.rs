@@ -2,7 +2,9 @@
 //! "Channel Close", "Legacy Closing Negotiation"; BOLT 3 "Legacy Closing Transaction").
 //!
 //! Pure: each function takes the stored channel, its [`CloseState`] and an input, and returns
-//! a [`CloseStep`]: what to persist, then what to send, then what to broadcast, in that order.
+//! a `CloseStep`: the new close state and status, what to persist, then what to send, then
+//! what to broadcast, in that order. The channel core ([`super::Channel`]) applies it and
+//! turns it into [`super::Action`]s.
 //! Petrel does not negotiate `option_simple_close`, so `closing_complete`/`closing_sig` are
 //! never used.
 //!
@@ -15,13 +17,16 @@ use bitcoin::{Amount, ScriptBuf, Transaction};
 use serde::{Deserialize, Serialize};
 
 use super::establish::When;
+use super::record::{self, StoredChannel};
 use super::{ChannelStatus, Role};
 use crate::funding::is_valid_shutdown_script;
 use crate::keys::ChannelSecrets;
-use crate::store::{Batch, EventKind, Op, StoredChannel};
+use crate::store::{Batch, EventKind, Op};
 use crate::tx::{build_closing, ClosingSpec, Side};
 use crate::units::FeeratePerKw;
-use crate::wire::{ClosingSigned, ClosingSignedTlvs, Extension, FeeRange, Message, Shutdown};
+use crate::wire::{
+    ChannelId, ClosingSigned, ClosingSignedTlvs, Extension, FeeRange, Message, Shutdown,
+};
 
 /// The witness of a closing transaction's funding input, in weight units: item count, the
 /// empty item, two 73-byte signatures and the 71-byte 2-of-2 script, each with its length.
@@ -49,6 +54,11 @@ pub struct CloseState {
     pub closing_tx: Option<Transaction>,
     /// Set when we broadcast our own commitment instead (force close): its txid and why.
     pub force_closed: Option<ForceClose>,
+    /// Set when the peer proved, in `channel_reestablish`, that our state is stale
+    /// (`option_data_loss_protect`): our commitment may be revoked and is never broadcast;
+    /// we wait for the peer to close.
+    #[serde(default)]
+    pub behind: bool,
 }
 
 /// A unilateral close we started.
@@ -60,15 +70,34 @@ pub struct ForceClose {
     pub reason: String,
 }
 
-/// What to do: persist `batch`, then send `send`, then broadcast `broadcast`.
+/// What to do: take the new close state and status, persist `batch`, then send `send`,
+/// then broadcast `broadcast`.
 #[derive(Clone, Debug, Default)]
-pub struct CloseStep {
+pub(super) struct CloseStep {
+    /// The close column as written, if it changed.
+    pub close: Option<CloseState>,
+    /// The status as written, if it changed.
+    pub status: Option<ChannelStatus>,
     /// Writes to make durable first.
     pub batch: Batch,
     /// Messages to send after.
     pub send: Vec<Message>,
     /// A transaction to broadcast last.
     pub broadcast: Option<Transaction>,
+}
+
+impl CloseStep {
+    /// Writes the close column and remembers it.
+    fn set_close(&mut self, id: &ChannelId, close: &CloseState) {
+        self.batch.push(record::close_row(id, close));
+        self.close = Some(close.clone());
+    }
+
+    /// Writes the status and remembers it.
+    fn set_status(&mut self, id: &ChannelId, status: ChannelStatus) {
+        self.batch.push(record::status_row(id, status));
+        self.status = Some(status);
+    }
 }
 
 /// Why a mutual close cannot go on. The caller answers with a BOLT 1 `error` (failing the
@@ -110,6 +139,12 @@ pub enum CloseError {
     /// An output of the proposed closing transaction is dust, or ours is missing or short.
     #[error("closing transaction output is dust or does not pay us our balance")]
     BadOutputs,
+    /// `closing_signed` while HTLCs or updates are still pending.
+    #[error("closing_signed while HTLCs or updates are pending")]
+    NotQuiet,
+    /// Our state is stale (the peer proved it): we never broadcast it.
+    #[error("our channel state is stale; waiting for the peer to close")]
+    Behind,
     /// Building or signing failed.
     #[error(transparent)]
     Channel(#[from] super::ChannelError),
@@ -130,12 +165,12 @@ fn closing_tx(
     fee: Amount,
     signer_is_us: bool,
 ) -> Result<Transaction, CloseError> {
-    let c = &channel.commitment;
+    let (ours, theirs) = channel.commitment.balances();
     let spec = if signer_is_us {
         ClosingSpec {
             funding: channel.params.funding_output(),
-            local_balance: c.to_local,
-            remote_balance: c.to_remote,
+            local_balance: ours,
+            remote_balance: theirs,
             local_script: local_script.clone(),
             remote_script: remote_script.clone(),
             funder: funder_side(channel),
@@ -145,8 +180,8 @@ fn closing_tx(
     } else {
         ClosingSpec {
             funding: channel.params.funding_output(),
-            local_balance: c.to_remote,
-            remote_balance: c.to_local,
+            local_balance: theirs,
+            remote_balance: ours,
             local_script: remote_script.clone(),
             remote_script: local_script.clone(),
             funder: match funder_side(channel) {
@@ -173,9 +208,10 @@ fn closing_weight(
 
 /// The funder's balance in whole satoshis (the most a closing fee can take).
 fn funder_balance(channel: &StoredChannel) -> Amount {
+    let (ours, theirs) = channel.commitment.balances();
     match channel.params.role {
-        Role::Initiator => channel.commitment.to_local.to_amount_floor(),
-        Role::Responder => channel.commitment.to_remote.to_amount_floor(),
+        Role::Initiator => ours.to_amount_floor(),
+        Role::Responder => theirs.to_amount_floor(),
     }
 }
 
@@ -192,7 +228,7 @@ pub fn can_initiate(channel: &StoredChannel, close: &CloseState) -> Result<(), C
 }
 
 /// Starts a mutual close: our `shutdown` with `our_script` (a fresh wallet address).
-pub fn initiate<C: Signing>(
+pub(super) fn initiate<C: Signing>(
     secp: &Secp256k1<C>,
     channel: &StoredChannel,
     close: &CloseState,
@@ -212,10 +248,10 @@ pub fn initiate<C: Signing>(
         step.send.push(proposal);
     }
     finish_signatures(secp, channel, &close, secrets, &mut step)?;
-    step.batch = Batch::new()
-        .with(Op::Close(id, Box::new(close)))
-        .with(Op::Status(id, ChannelStatus::Closing))
-        .with(Op::Event(id, when.event(EventKind::ShutdownSent)));
+    step.set_close(&id, &close);
+    step.set_status(&id, ChannelStatus::Closing);
+    step.batch
+        .push(Op::Event(id, when.event(EventKind::ShutdownSent)));
     Ok(step)
 }
 
@@ -231,7 +267,11 @@ fn shutdown(channel: &StoredChannel, script: &ScriptBuf) -> Message {
 /// `shutdown` has been received ... SHOULD send a `closing_signed`"). Nothing for the
 /// non-funder, or while a `shutdown` is missing.
 fn maybe_propose_first(channel: &StoredChannel, close: &mut CloseState) -> Option<Message> {
-    if channel.params.role != Role::Initiator || close.last_sent_fee.is_some() {
+    // BOLT 2: no `closing_signed` while HTLCs or updates are pending.
+    if channel.params.role != Role::Initiator
+        || close.last_sent_fee.is_some()
+        || !channel.commitment.is_quiet()
+    {
         return None;
     }
     let (Some(local), Some(remote)) = (close.local_script.clone(), close.remote_script.clone())
@@ -251,6 +291,27 @@ fn maybe_propose_first(channel: &StoredChannel, close: &mut CloseState) -> Optio
         fee,
         (floor, max),
     )))
+}
+
+/// Once both `shutdown`s are out and nothing is pending any more, the funder's first
+/// `closing_signed` (nothing otherwise).
+pub(super) fn propose_if_ready<C: Signing>(
+    secp: &Secp256k1<C>,
+    channel: &StoredChannel,
+    close: &CloseState,
+    secrets: &ChannelSecrets,
+) -> Result<CloseStep, CloseError> {
+    let mut step = CloseStep::default();
+    if close.closing_tx.is_some() || close.force_closed.is_some() || close.behind {
+        return Ok(step);
+    }
+    let mut close = close.clone();
+    if let Some(proposal) = maybe_propose_first(channel, &mut close) {
+        step.send.push(proposal);
+        step.set_close(&channel.params.channel_id, &close);
+        finish_signatures(secp, channel, &close, secrets, &mut step)?;
+    }
+    Ok(step)
 }
 
 /// Our `closing_signed` for `fee`, recorded in `close`. (Signing is deterministic, so the
@@ -315,7 +376,7 @@ fn finish_signatures<C: Signing>(
 /// The peer's `shutdown`. `our_script` is the address we answer with if we have not sent
 /// `shutdown` yet; `anysegwit` whether `option_shutdown_anysegwit` was negotiated.
 #[allow(clippy::too_many_arguments)] // a pure core: keys, state and context all come in
-pub fn on_shutdown<C: Signing>(
+pub(super) fn on_shutdown<C: Signing>(
     secp: &Secp256k1<C>,
     channel: &StoredChannel,
     close: &CloseState,
@@ -365,12 +426,12 @@ pub fn on_shutdown<C: Signing>(
         step.send.push(proposal);
     }
     finish_signatures(secp, channel, &close, secrets, &mut step)?;
-    step.batch.ops.insert(0, Op::Close(id, Box::new(close)));
+    let events = std::mem::take(&mut step.batch);
+    step.set_close(&id, &close);
     if channel.status != ChannelStatus::Closing {
-        step.batch
-            .ops
-            .insert(1, Op::Status(id, ChannelStatus::Closing));
+        step.set_status(&id, ChannelStatus::Closing);
     }
+    step.batch.ops.extend(events.ops);
     Ok(step)
 }
 
@@ -422,7 +483,7 @@ fn check_outputs(
     {
         return Err(CloseError::BadOutputs);
     }
-    let mut ours = channel.commitment.to_local.to_amount_floor();
+    let mut ours = channel.commitment.balances().0.to_amount_floor();
     if channel.params.role == Role::Initiator {
         ours = ours.checked_sub(fee).ok_or(CloseError::BadOutputs)?;
     }
@@ -440,7 +501,7 @@ fn check_outputs(
 
 /// The peer's `closing_signed`: negotiate, and once the fee is agreed, sign the exact
 /// transaction the peer signed and broadcast it.
-pub fn on_closing_signed<C: Signing + Verification>(
+pub(super) fn on_closing_signed<C: Signing + Verification>(
     secp: &Secp256k1<C>,
     channel: &StoredChannel,
     close: &CloseState,
@@ -455,6 +516,10 @@ pub fn on_closing_signed<C: Signing + Verification>(
     if close.closing_tx.is_some() {
         // Already agreed and broadcast: a late duplicate is harmless.
         return Ok(CloseStep::default());
+    }
+    if !channel.commitment.is_quiet() {
+        // BOLT 2: `closing_signed` only once no HTLC or update is pending.
+        return Err(CloseError::NotQuiet);
     }
     let fee = msg.fee_satoshis;
     let signed_by_peer =
@@ -512,7 +577,7 @@ pub fn on_closing_signed<C: Signing + Verification>(
             .unwrap_or((floor, funder_balance(channel)));
         let proposal = sign_proposal(channel, &mut close, counter, range);
         step.send.push(Message::ClosingSigned(proposal));
-        step.batch.push(Op::Close(id, Box::new(close.clone())));
+        step.set_close(&id, &close);
         finish_signatures(secp, channel, &close, secrets, &mut step)?;
         return Ok(step);
     }
@@ -537,7 +602,7 @@ pub fn on_closing_signed<C: Signing + Verification>(
         )
         .map_err(super::ChannelError::from)?;
     close.closing_tx = Some(final_tx.clone());
-    step.batch.push(Op::Close(id, Box::new(close.clone())));
+    step.set_close(&id, &close);
     step.batch.push(Op::Event(
         id,
         when.event(EventKind::ClosingAgreed {
@@ -552,7 +617,7 @@ pub fn on_closing_signed<C: Signing + Verification>(
 
 /// What to resend after a reconnection (BOLT 2: "if it has sent a previous `shutdown`: MUST
 /// retransmit `shutdown`"; negotiation restarts, so the funder proposes again).
-pub fn on_reconnect<C: Signing>(
+pub(super) fn on_reconnect<C: Signing>(
     secp: &Secp256k1<C>,
     channel: &StoredChannel,
     close: &CloseState,
@@ -573,17 +638,14 @@ pub fn on_reconnect<C: Signing>(
     if let Some(proposal) = maybe_propose_first(channel, &mut restarted) {
         step.send.push(proposal);
     }
-    step.batch.push(Op::Close(
-        channel.params.channel_id,
-        Box::new(restarted.clone()),
-    ));
+    step.set_close(&channel.params.channel_id, &restarted);
     finish_signatures(secp, channel, &restarted, secrets, &mut step)?;
     Ok(step)
 }
 
 /// Our latest commitment, fully signed, to broadcast in a force close (BOLT 5 "Failing a
 /// Channel"): recorded before it leaves.
-pub fn force_close<C: Signing + Verification>(
+pub(super) fn force_close<C: Signing + Verification>(
     secp: &Secp256k1<C>,
     channel: &StoredChannel,
     close: &CloseState,
@@ -597,15 +659,20 @@ pub fn force_close<C: Signing + Verification>(
     ) {
         return Err(CloseError::NotReady(channel.status.as_str()));
     }
+    if close.behind {
+        return Err(CloseError::Behind);
+    }
     let c = &channel.commitment;
-    let balances = c.balances();
+    let view = c
+        .local_view()
+        .map_err(|e| super::ChannelError::Internal(e.to_string()))?;
     let commitment = super::commitments::signed_local_commitment(
         secp,
         &channel.params,
         secrets,
         c.local_commitment_number(),
-        &balances,
-        &c.remote_signature,
+        &view.balances(),
+        &c.local.signature,
     )?;
     let id = channel.params.channel_id;
     let mut close = close.clone();
@@ -613,20 +680,18 @@ pub fn force_close<C: Signing + Verification>(
         commitment: commitment.clone(),
         reason: reason.to_string(),
     });
-    Ok(CloseStep {
-        batch: Batch::new()
-            .with(Op::Close(id, Box::new(close)))
-            .with(Op::Status(id, ChannelStatus::Closing))
-            .with(Op::Event(
-                id,
-                when.event(EventKind::ForceClose {
-                    txid: commitment.compute_txid(),
-                    reason: reason.to_string(),
-                }),
-            )),
-        send: Vec::new(),
-        broadcast: Some(commitment),
-    })
+    let mut step = CloseStep::default();
+    step.set_close(&id, &close);
+    step.set_status(&id, ChannelStatus::Closing);
+    step.batch.push(Op::Event(
+        id,
+        when.event(EventKind::ForceClose {
+            txid: commitment.compute_txid(),
+            reason: reason.to_string(),
+        }),
+    ));
+    step.broadcast = Some(commitment);
+    Ok(step)
 }
 
 #[cfg(test)]

@@ -6,10 +6,11 @@ use bitcoin::{Network, ScriptBuf};
 
 use super::*;
 use crate::channel::FundingState;
+use crate::channel::StoredChannel;
 use crate::funding::tests::pending_pair;
 use crate::funding::PendingChannel;
 use crate::keys::ChannelSecrets;
-use crate::store::{Counters, StoredChannel};
+use crate::store::Counters;
 
 fn stored(p: &PendingChannel) -> StoredChannel {
     StoredChannel {
@@ -24,7 +25,6 @@ fn stored(p: &PendingChannel) -> StoredChannel {
         commitment: p.commitment.clone(),
         status: ChannelStatus::Ready,
         counters: Counters::default(),
-        revocations: None,
         close: CloseState::default(),
         watch: None,
     }
@@ -43,15 +43,7 @@ fn p2wpkh(byte: u8) -> ScriptBuf {
 
 /// The close state a step writes.
 fn written(step: &CloseStep) -> CloseState {
-    step.batch
-        .ops
-        .iter()
-        .rev()
-        .find_map(|op| match op {
-            Op::Close(_, c) => Some(c.as_ref().clone()),
-            _ => None,
-        })
-        .expect("the step writes the close state")
+    step.close.clone().expect("the step writes the close state")
 }
 
 struct Side {
@@ -207,7 +199,7 @@ fn a_mutual_close_started_by_the_funder_ends_in_a_valid_transaction() {
         .iter()
         .find(|o| o.script_pubkey == p2wpkh(2))
         .unwrap();
-    assert_eq!(b_out.value, a.commitment.to_remote.to_amount_floor());
+    assert_eq!(b_out.value, a.commitment.balances().1.to_amount_floor());
 }
 
 #[test]
@@ -228,7 +220,7 @@ fn a_closing_signed_with_a_bad_signature_fails() {
     let msg = ClosingSigned {
         channel_id: b.channel.params.channel_id,
         fee_satoshis: Amount::from_sat(1_000),
-        signature: a.channel.commitment.remote_signature,
+        signature: a.channel.commitment.local.signature,
         tlvs: ClosingSignedTlvs::default(),
     };
     assert_eq!(

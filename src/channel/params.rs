@@ -20,6 +20,16 @@ pub enum Role {
     Responder,
 }
 
+impl Role {
+    /// `initiator` or `responder`, as events and `petrel channels` print it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Initiator => "initiator",
+            Role::Responder => "responder",
+        }
+    }
+}
+
 /// What one side announced in its `open_channel` or `accept_channel`: its keys, and the
 /// limits it imposes on the *other* side (BOLT 2 field meanings).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,54 +4,161 @@ use bitcoin::secp256k1::{ecdsa::Signature, PublicKey};
 use bitcoin::{BlockHash, Transaction};
 use serde::{Deserialize, Serialize};
 
-use crate::keys::CommitmentNumber;
+use super::ledger::{Base, Ledger, Overdrawn, Party, Position, View};
+use crate::keys::{CommitmentNumber, SecretStore};
 use crate::units::{FeeratePerKw, Msat};
 use crate::wire::ShortChannelId;
 
-/// The current commitment transactions of both sides (BOLT 2 "Normal Operation"), with what
-/// we need to broadcast ours and to build theirs.
-///
-/// Balances exclude HTLCs and fees (BOLT 3 `to_local` / `to_remote` before the fee).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Our current commitment: the one we could broadcast.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalCommitment {
+    /// Its commitment number.
+    pub number: u64,
+    /// Which updates it includes.
+    pub pos: Position,
+    /// The peer's next HTLC id as of this commitment (every update the peer sent before
+    /// signing it is in it): where its ids resume after a reconnection.
+    pub next_remote_id: u64,
+    /// The number of the peer's commitment we had signed and that was still unanswered when
+    /// the `revoke_and_ack` for this commitment went out: if both are retransmitted, that
+    /// `commitment_signed` goes first (BOLT 2 "Message Retransmission": "in the same relative
+    /// order as initially transmitted"). A commitment signed later went out after it.
+    pub revoked_while_awaiting: Option<u64>,
+    /// The peer's signature on it: with ours, it makes it broadcastable.
+    pub signature: Signature,
+    /// The peer's signatures on its HTLC transactions, in output order.
+    pub htlc_signatures: Vec<Signature>,
+}
+
+/// One of the peer's commitments that we signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RemoteCommitment {
+    /// Its commitment number.
+    pub number: u64,
+    /// Which updates it includes.
+    pub pos: Position,
+    /// Our next HTLC id as of this commitment (every update we sent before signing it is in
+    /// it).
+    pub next_local_id: u64,
+}
+
+/// The peer's commitments that are not revoked: the current one, and the one we signed
+/// since, while its `revoke_and_ack` is awaited.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteCommitments {
+    /// The peer's current commitment (it revoked every older one).
+    pub current: RemoteCommitment,
+    /// The commitment we signed after it, until the peer revokes `current`.
+    pub pending: Option<RemoteCommitment>,
+    /// The peer's per-commitment point of `current`.
+    pub current_point: PublicKey,
+    /// The peer's point for `current.number + 1` (`channel_ready`'s
+    /// `second_per_commitment_point`, then each `revoke_and_ack`'s), once received.
+    pub next_point: Option<PublicKey>,
+}
+
+impl RemoteCommitments {
+    /// The latest commitment we signed: the pending one, or the current one.
+    pub fn latest(&self) -> RemoteCommitment {
+        self.pending.unwrap_or(self.current)
+    }
+}
+
+/// The channel's changing state (BOLT 2 "Normal Operation"): both sides' commitments, the
+/// ledger of updates they are built from, and the peer's revealed secrets.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommitmentState {
-    /// The number of the commitment we hold (and could broadcast).
-    pub local_number: u64,
-    /// The number of the peer's current commitment.
-    pub remote_number: u64,
-    /// Our balance.
-    pub to_local: Msat,
-    /// The peer's balance.
-    pub to_remote: Msat,
-    /// `feerate_per_kw` of the current commitments.
-    pub feerate: FeeratePerKw,
-    /// The peer's signature on our current commitment: with ours, it makes it broadcastable.
-    pub remote_signature: Signature,
-    /// The peer's per-commitment point for its current commitment.
-    pub remote_current_point: PublicKey,
-    /// The peer's point for its next commitment (`channel_ready`'s
-    /// `second_per_commitment_point` at first), once received.
-    pub remote_next_point: Option<PublicKey>,
+    /// Our current commitment.
+    pub local: LocalCommitment,
+    /// The peer's live commitments.
+    pub remote: RemoteCommitments,
+    /// Every update in flight, and the folded balances.
+    pub ledger: Ledger,
+    /// The per-commitment secrets the peer revealed in `revoke_and_ack`.
+    pub their_secrets: SecretStore,
 }
 
 impl CommitmentState {
-    /// The balances both current commitments are built from (no HTLCs are supported yet).
-    pub fn balances(&self) -> super::Balances {
-        super::Balances {
-            ours: self.to_local,
-            theirs: self.to_remote,
-            feerate: self.feerate,
-            htlcs: Vec::new(),
+    /// The state right after funding: commitment 0 on both sides, signed by the peer with
+    /// `signature`, holding `ours` and `theirs` at `feerate`.
+    pub fn initial(
+        funder: Party,
+        balances: (Msat, Msat),
+        feerate: FeeratePerKw,
+        signature: Signature,
+        remote_first_point: PublicKey,
+    ) -> CommitmentState {
+        let remote = RemoteCommitment {
+            number: 0,
+            pos: Position::default(),
+            next_local_id: 0,
+        };
+        CommitmentState {
+            local: LocalCommitment {
+                number: 0,
+                pos: Position::default(),
+                next_remote_id: 0,
+                revoked_while_awaiting: None,
+                signature,
+                htlc_signatures: Vec::new(),
+            },
+            remote: RemoteCommitments {
+                current: remote,
+                pending: None,
+                current_point: remote_first_point,
+                next_point: None,
+            },
+            ledger: Ledger::new(
+                funder,
+                Base {
+                    ours: balances.0,
+                    theirs: balances.1,
+                    feerate,
+                },
+            ),
+            their_secrets: SecretStore::new(),
         }
+    }
+
+    /// What our current commitment holds.
+    pub fn local_view(&self) -> Result<View, Overdrawn> {
+        self.ledger.view(self.local.pos)
+    }
+
+    /// What the peer's current commitment holds.
+    pub fn remote_view(&self) -> Result<View, Overdrawn> {
+        self.ledger.view(self.remote.current.pos)
+    }
+
+    /// Our balance and the peer's on our current commitment (HTLCs and fee excluded); zeros
+    /// for a ledger that cannot be (a damaged store).
+    pub fn balances(&self) -> (Msat, Msat) {
+        self.local_view()
+            .map_or((Msat::ZERO, Msat::ZERO), |v| (v.ours, v.theirs))
+    }
+
+    /// The feerate of our current commitment.
+    pub fn feerate(&self) -> FeeratePerKw {
+        self.ledger.feerate_at(self.local.pos)
     }
 
     /// The number of our current commitment, typed.
     pub fn local_commitment_number(&self) -> CommitmentNumber {
-        CommitmentNumber::new(self.local_number).unwrap_or(CommitmentNumber::ZERO)
+        CommitmentNumber::new(self.local.number).unwrap_or(CommitmentNumber::ZERO)
     }
 
     /// The number of the peer's current commitment, typed.
     pub fn remote_commitment_number(&self) -> CommitmentNumber {
-        CommitmentNumber::new(self.remote_number).unwrap_or(CommitmentNumber::ZERO)
+        CommitmentNumber::new(self.remote.current.number).unwrap_or(CommitmentNumber::ZERO)
+    }
+
+    /// Whether nothing is in flight: no HTLC, no fee update, every update in every
+    /// commitment, no `revoke_and_ack` awaited (BOLT 2: the condition for `closing_signed`).
+    pub fn is_quiet(&self) -> bool {
+        self.remote.pending.is_none()
+            && self
+                .ledger
+                .is_quiet(&[self.local.pos, self.remote.current.pos])
     }
 }
 

@@ -16,7 +16,7 @@ use super::{FundingError, PendingChannel};
 use crate::channel::commitments::{
     local_commitment, remote_commitment, sign_commitment, verify_commitment_signature, Balances,
 };
-use crate::channel::{ChannelParams, CommitmentState, PartyParams, Role};
+use crate::channel::{ChannelParams, CommitmentState, Party, PartyParams, Role};
 use crate::keys::{ChannelSecrets, CommitmentNumber};
 use crate::tx::FundingOutput;
 use crate::units::{FeeratePerKw, Msat};
@@ -367,16 +367,13 @@ impl AwaitingFundingSigned {
         verify_commitment_signature(secp, &self.params, &ours.tx, &msg.signature)
             .map_err(|_| FundingError::BadSignature)?;
         Ok(PendingChannel {
-            commitment: CommitmentState {
-                local_number: 0,
-                remote_number: 0,
-                to_local: balances.ours,
-                to_remote: balances.theirs,
-                feerate: self.feerate,
-                remote_signature: msg.signature,
-                remote_current_point: self.remote_first_point,
-                remote_next_point: None,
-            },
+            commitment: CommitmentState::initial(
+                Party::Local,
+                (balances.ours, balances.theirs),
+                self.feerate,
+                msg.signature,
+                self.remote_first_point,
+            ),
             params: self.params,
             funding_tx: Some(self.funding_tx),
         })

@@ -18,7 +18,7 @@ use super::{FundingError, PendingChannel};
 use crate::channel::commitments::{
     local_commitment, remote_commitment, sign_commitment, verify_commitment_signature,
 };
-use crate::channel::{ChannelParams, CommitmentState, PartyParams, Role};
+use crate::channel::{ChannelParams, CommitmentState, Party, PartyParams, Role};
 use crate::keys::{ChannelSecrets, CommitmentNumber};
 use crate::units::{FeeratePerKw, Msat};
 use crate::wire::{
@@ -253,16 +253,13 @@ impl AwaitingFundingCreated {
         };
         Ok((
             PendingChannel {
-                commitment: CommitmentState {
-                    local_number: 0,
-                    remote_number: 0,
-                    to_local: balances.ours,
-                    to_remote: balances.theirs,
-                    feerate: self.feerate,
-                    remote_signature: msg.signature,
-                    remote_current_point: self.remote_first_point,
-                    remote_next_point: None,
-                },
+                commitment: CommitmentState::initial(
+                    Party::Remote,
+                    (balances.ours, balances.theirs),
+                    self.feerate,
+                    msg.signature,
+                    self.remote_first_point,
+                ),
                 params,
                 funding_tx: None,
             },

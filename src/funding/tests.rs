@@ -54,7 +54,7 @@ fn accept_request(peer: PublicKey) -> AcceptRequest {
 
 /// A funding transaction paying `script` (what the wallet would build; its input is fake,
 /// which the cores cannot tell).
-fn funding_tx(script: ScriptBuf, amount: Amount) -> Transaction {
+pub(crate) fn funding_tx(script: ScriptBuf, amount: Amount) -> Transaction {
     Transaction {
         version: Version::TWO,
         lock_time: LockTime::ZERO,
@@ -148,10 +148,12 @@ fn single_funded_workflow_produces_matching_channels() {
     assert_eq!(a.params.role, crate::channel::Role::Initiator);
     assert_eq!(b.params.role, crate::channel::Role::Responder);
     // Balances mirror each other: B got the push.
-    assert_eq!(a.commitment.to_local, Msat(990_000_000));
-    assert_eq!(a.commitment.to_remote, Msat(10_000_000));
-    assert_eq!(b.commitment.to_local, a.commitment.to_remote);
-    assert_eq!(b.commitment.to_remote, a.commitment.to_local);
+    assert_eq!(
+        a.commitment.balances(),
+        (Msat(990_000_000), Msat(10_000_000))
+    );
+    assert_eq!(b.commitment.balances().0, a.commitment.balances().1);
+    assert_eq!(b.commitment.balances().1, a.commitment.balances().0);
     assert!(a.funding_tx.is_some() && b.funding_tx.is_none());
     // Each side's own commitment #0, with the peer's signature, is valid Bitcoin: script
     // verification against the funding output.
@@ -161,8 +163,8 @@ fn single_funded_workflow_produces_matching_channels() {
             &c.params,
             secrets,
             CommitmentNumber::ZERO,
-            &c.commitment.balances(),
-            &c.commitment.remote_signature,
+            &c.commitment.local_view().unwrap().balances(),
+            &c.commitment.local.signature,
         )
         .unwrap();
         let funding = c.params.funding_output().tx_out();

@@ -120,6 +120,43 @@ impl SecretStore {
         })
     }
 
+    /// The bucket a secret with `index` is stored in (BOLT 3 `where_to_put_secret`): the
+    /// one row that changes when it is inserted, for stores that persist bucket by bucket.
+    pub fn bucket_of(index: SecretIndex) -> usize {
+        bucket(index.value())
+    }
+
+    /// The content of bucket `b`: the index and secret it holds, if any.
+    pub fn entry(&self, b: usize) -> Option<(u64, [u8; 32])> {
+        self.known.get(b).copied().flatten()
+    }
+
+    /// Rebuilds a store from its non-empty buckets (as [`SecretStore::entry`] gave them),
+    /// with the same checks as [`SecretStore::decode`]. The next index is the one after the
+    /// lowest index held, since secrets arrive in descending order.
+    pub fn from_entries(entries: &[(usize, u64, [u8; 32])]) -> Result<SecretStore, KeysError> {
+        let mut bytes = vec![0u8; ENCODED_LEN];
+        for b in 0..BUCKETS {
+            bytes[8 + b * 40..16 + b * 40].copy_from_slice(&NONE.to_be_bytes());
+        }
+        let lowest = entries.iter().map(|(_, index, _)| *index).min();
+        let next = match lowest {
+            None => SecretIndex::FIRST.value(),
+            Some(0) => NONE,
+            Some(i) => i - 1,
+        };
+        bytes[..8].copy_from_slice(&next.to_be_bytes());
+        for (b, index, secret) in entries {
+            if *b >= BUCKETS {
+                return Err(KeysError::MalformedStore);
+            }
+            let at = 8 + b * 40;
+            bytes[at..at + 8].copy_from_slice(&index.to_be_bytes());
+            bytes[at + 8..at + 40].copy_from_slice(secret);
+        }
+        SecretStore::decode(&bytes)
+    }
+
     /// A fixed-size encoding of the BOLT 3 "Efficient Per-commitment Secret Storage" array,
     /// for persistence: the next index, then each bucket's index and
     /// secret, big-endian, with `u64::MAX` marking "none".

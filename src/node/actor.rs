@@ -17,9 +17,10 @@ use tokio_util::task::TaskTracker;
 
 use super::NodeConfig;
 use crate::chain::{BlockFeed, ChainSource, ConfEvent};
+use crate::channel::Channel;
 use crate::peer::{self, Connection, PeerContext, PeerEvent, PeerHandle};
 use crate::rpc::RpcError;
-use crate::store::{PeerRecord, StoredChannel};
+use crate::store::PeerRecord;
 use crate::wire::ChannelId;
 
 /// A request to the node actor (from the control API and the connection tasks).
@@ -50,9 +51,6 @@ pub(crate) struct PeerEntry {
     pub(crate) address: SocketAddr,
     /// Whether the peer negotiated `option_shutdown_anysegwit`.
     pub(crate) anysegwit: bool,
-    /// Channels for which both `channel_reestablish` messages went by on this connection
-    /// (or that were funded on it): only these may carry other channel messages.
-    pub(crate) reestablished: HashSet<ChannelId>,
 }
 
 /// The node actor's state.
@@ -63,8 +61,8 @@ pub(crate) struct NodeActor<S> {
     pub(crate) listen: SocketAddr,
     pub(crate) ctx: PeerContext<S>,
     pub(crate) peers: HashMap<PublicKey, PeerEntry>,
-    /// Every stored channel, as last written.
-    pub(crate) channels: HashMap<ChannelId, StoredChannel>,
+    /// Every stored channel's core.
+    pub(crate) channels: HashMap<ChannelId, Channel>,
     /// Channels whose funding confirmations we are subscribed to.
     pub(crate) watching: HashSet<ChannelId>,
     pub(crate) tip: u32,
@@ -75,6 +73,8 @@ pub(crate) struct NodeActor<S> {
     pub(crate) conf_tx: mpsc::Sender<(ChannelId, ConfEvent)>,
     /// Peers we dial again when the connection drops (we have channels and an address).
     pub(crate) redial: HashMap<PublicKey, SocketAddr>,
+    /// The limits every channel core applies.
+    pub(crate) channel_config: crate::channel::ChannelConfig,
     /// The chain watcher.
     pub(crate) watch: crate::watch::WatchHandle,
 }
@@ -93,6 +93,8 @@ pub(crate) struct Inboxes {
     pub(crate) blocks: BlockFeed,
     /// Channels the chain watcher changed (reload them).
     pub(crate) changed: mpsc::Receiver<ChannelId>,
+    /// Timeouts (the closing negotiation's).
+    pub(crate) ticks: tokio::time::Interval,
 }
 
 impl<S: ChainSource + Clone> NodeActor<S> {
@@ -108,7 +110,8 @@ impl<S: ChainSource + Clone> NodeActor<S> {
                 () = self.stop.cancelled() => break,
                 Some(event) = inboxes.peer_events.recv() => self.on_peer_event(event).await,
                 Some((id, event)) = inboxes.confs.recv() => self.on_conf(id, event).await,
-                Some(id) = inboxes.changed.recv() => self.reload(&id).await,
+                Some(id) = inboxes.changed.recv() => self.refresh_from_watcher(&id).await,
+                _ = inboxes.ticks.tick() => self.on_tick().await,
                 Some(cmd) = inboxes.cmds.recv() => self.on_cmd(cmd).await,
                 // Last, so that catching up on many blocks does not hold up commands.
                 event = inboxes.blocks.recv() => {
@@ -211,6 +214,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
         let node_id = conn.node_id;
         if let Some(old) = self.peers.remove(&node_id) {
             old.handle.disconnect().await;
+            self.channels_disconnected(node_id);
         }
         self.next_conn_id += 1;
         let conn_id = self.next_conn_id;
@@ -237,11 +241,10 @@ impl<S: ChainSource + Clone> NodeActor<S> {
                 handle: handle.clone(),
                 address,
                 anysegwit,
-                reestablished: HashSet::new(),
             },
         );
         tracing::info!(peer = %node_id, %address, "peer connected");
-        self.reestablish_all(&handle).await;
+        self.channels_connected(node_id, anysegwit).await;
     }
 
     async fn on_peer_event(&mut self, event: PeerEvent) {
@@ -254,6 +257,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
                 let current = self.peers.get(&node_id).map(|p| p.handle.conn_id);
                 if current == Some(conn_id) {
                     self.peers.remove(&node_id);
+                    self.channels_disconnected(node_id);
                     tracing::info!(peer = %node_id, "peer disconnected: {reason}");
                     if self.has_live_channels(&node_id) {
                         self.schedule_redial(node_id, Duration::from_secs(1));
@@ -274,10 +278,12 @@ impl<S: ChainSource + Clone> NodeActor<S> {
 
     pub(crate) fn has_live_channels(&self, node_id: &PublicKey) -> bool {
         self.channels.values().any(|c| {
-            c.params.peer == *node_id
+            c.record().params.peer == *node_id
                 && matches!(
-                    c.status,
-                    crate::channel::ChannelStatus::Pending | crate::channel::ChannelStatus::Ready
+                    c.status(),
+                    crate::channel::ChannelStatus::Pending
+                        | crate::channel::ChannelStatus::Ready
+                        | crate::channel::ChannelStatus::Closing
                 )
         })
     }
@@ -287,18 +293,21 @@ impl<S: ChainSource + Clone> NodeActor<S> {
         self.peers.get(node_id).map(|p| p.handle.clone())
     }
 
-    /// Shared secrets derivation for a stored channel.
-    pub(crate) fn secrets_of(
-        &self,
-        channel: &StoredChannel,
-    ) -> Option<crate::keys::ChannelSecrets> {
-        crate::keys::ChannelSecrets::from_node_seed(
+    /// A core for a stored channel, with its keys.
+    pub(crate) fn core_for(&self, rec: crate::channel::StoredChannel) -> Option<Channel> {
+        let secrets = crate::keys::ChannelSecrets::from_node_seed(
             &self.ctx.secp,
             self.ctx.seed.as_bytes(),
             self.ctx.network,
-            channel.params.channel_index,
+            rec.params.channel_index,
         )
-        .ok()
+        .ok()?;
+        Some(Channel::new(
+            self.ctx.secp.clone(),
+            secrets,
+            rec,
+            self.channel_config.clone(),
+        ))
     }
 
     /// Applies a batch durably (on the blocking pool).
@@ -320,14 +329,39 @@ impl<S: ChainSource + Clone> NodeActor<S> {
         }
     }
 
-    /// Re-reads a channel from the store into the runtime view.
-    pub(crate) async fn reload(&mut self, id: &ChannelId) {
+    /// Reads a channel back from the store.
+    pub(crate) async fn load(&self, id: &ChannelId) -> Option<crate::channel::StoredChannel> {
         let store = self.ctx.store.clone();
-        let id_copy = *id;
-        if let Ok(Ok(Some(channel))) =
-            tokio::task::spawn_blocking(move || store.load_channel(&id_copy)).await
-        {
-            self.channels.insert(*id, channel);
+        let id = *id;
+        match tokio::task::spawn_blocking(move || crate::channel::record::load(&store, &id)).await {
+            Ok(Ok(rec)) => rec,
+            Ok(Err(e)) => {
+                tracing::error!(channel = %id, "cannot read the channel: {e}");
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// Rebuilds a channel's core from the store (after a failed write: the core had moved
+    /// ahead of the disk).
+    pub(crate) async fn reload(&mut self, id: &ChannelId) {
+        if let Some(rec) = self.load(id).await {
+            if let Some(core) = self.core_for(rec) {
+                self.channels.insert(*id, core);
+            }
+        }
+    }
+
+    /// The watcher wrote a channel's `watch` column or status: the core takes them.
+    pub(crate) async fn refresh_from_watcher(&mut self, id: &ChannelId) {
+        let Some(rec) = self.load(id).await else {
+            return;
+        };
+        if let Some(core) = self.channels.get_mut(id) {
+            core.handle_watcher_update(rec.status, rec.watch);
+        } else if let Some(core) = self.core_for(rec) {
+            self.channels.insert(*id, core);
         }
     }
 
@@ -342,9 +376,5 @@ impl<S: ChainSource + Clone> NodeActor<S> {
 
     pub(crate) fn chain(&self) -> &S {
         &self.ctx.chain
-    }
-
-    pub(crate) fn ctx_watch(&self) -> crate::watch::WatchHandle {
-        self.watch.clone()
     }
 }

@@ -1,23 +1,41 @@
-//! The node's part in a channel's life after funding: waiting for confirmations, exchanging
-//! `channel_ready`, reestablishing on reconnection, rebroadcasting our funding, forgetting
-//! channels whose funding never came, and recovery after a restart.
+//! The node's part in a channel's life after funding: recovery after a restart, funding
+//! confirmations, blocks and timeouts, connections coming and going, and the one dispatcher
+//! for every message of a funded channel. Decisions are the channel core's
+//! ([`crate::channel::Channel`]); this file feeds it and runs the actions it returns, in
+//! order, persisting before it sends.
 #![allow(clippy::disallowed_methods)] // actor code: tasks and clocks
 
 use bitcoin::secp256k1::PublicKey;
 
 use super::actor::{unix_now, NodeActor};
 use crate::chain::{BlockEvent, ChainSource, ConfEvent};
-use crate::channel::establish::{self, Step, When};
-use crate::channel::{ChannelStatus, FundingConfirmation};
-use crate::wire::{ChannelId, Extension, Message, ShortChannelId};
+use crate::channel::establish::{self, When};
+use crate::channel::{
+    sha256_of_onion, Action, ChannelEvent, ChannelStatus, Command, FundingConfirmation, BADONION,
+};
+use crate::crash::crash_point;
+use crate::wire::{ChannelId, Message, ShortChannelId};
+
+/// BOLT 4 `invalid_onion_hmac` (BADONION | PERM | 5): how we refuse HTLCs while Petrel cannot
+/// read onions (payments are not implemented yet).
+const INVALID_ONION_HMAC: u16 = BADONION | 0x4000 | 5;
 
 impl<S: ChainSource + Clone> NodeActor<S> {
+    pub(crate) fn when(&self) -> When {
+        When {
+            time: unix_now(),
+            height: self.tip,
+        }
+    }
+
     /// After a restart: load every channel, rebroadcast our unconfirmed funding
     /// transactions, resume waiting for confirmations, and redial peers with live channels.
     pub(crate) async fn recover(&mut self) {
         let store = self.store();
-        let loaded =
-            tokio::task::spawn_blocking(move || (store.load_channels(), store.peers())).await;
+        let loaded = tokio::task::spawn_blocking(move || {
+            (crate::channel::record::load_all(&store), store.peers())
+        })
+        .await;
         let (channels, peers) = match loaded {
             Ok((Ok(c), Ok(p))) => (c, p),
             Ok((Err(e), _) | (_, Err(e))) => {
@@ -53,7 +71,11 @@ impl<S: ChainSource + Clone> NodeActor<S> {
                 channel.status,
                 ChannelStatus::Pending | ChannelStatus::Ready | ChannelStatus::Closing
             );
-            self.channels.insert(id, channel);
+            let Some(core) = self.core_for(channel) else {
+                tracing::error!(channel = %id, "cannot derive the channel keys");
+                continue;
+            };
+            self.channels.insert(id, core);
             if pending {
                 self.watch_funding(id).await;
             }
@@ -74,7 +96,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
     async fn rebroadcast(&self, tx: &bitcoin::Transaction) {
         if let Err(e) = self.chain().broadcast(tx).await {
             // Already in the mempool or confirmed is the usual case after a restart.
-            tracing::debug!(txid = %tx.compute_txid(), "funding rebroadcast: {e}");
+            tracing::debug!(txid = %tx.compute_txid(), "rebroadcast: {e}");
         }
     }
 
@@ -84,7 +106,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
         if !self.watching.insert(id) {
             return;
         }
-        let Some(channel) = self.channels.get(&id) else {
+        let Some(channel) = self.channels.get(&id).map(crate::channel::Channel::record) else {
             return;
         };
         let txid = channel.params.funding_outpoint.txid;
@@ -124,56 +146,147 @@ impl<S: ChainSource + Clone> NodeActor<S> {
     }
 
     pub(crate) async fn on_channel_funded(&mut self, node_id: PublicKey, id: ChannelId) {
-        self.reload(&id).await;
+        let Some(rec) = self.load(&id).await else {
+            return;
+        };
+        let Some(mut core) = self.core_for(rec) else {
+            return;
+        };
         // Funded on this very connection: no reestablish is due for it.
-        if let Some(entry) = self.peers.get_mut(&node_id) {
-            entry.reestablished.insert(id);
+        if let Some(entry) = self.peers.get(&node_id) {
+            core.handle_funded_here(entry.anysegwit);
         }
+        self.channels.insert(id, core);
         tracing::info!(channel = %id, peer = %node_id, "channel funded");
         self.watch_funding(id).await;
         self.watch.watch(id).await;
     }
 
-    /// Executes a step: persist, then send (if the channel's peer is connected and
-    /// reestablished), then refresh the runtime view.
-    async fn execute(&mut self, id: ChannelId, step: Step) {
-        let peer = match self.channels.get(&id) {
-            Some(c) => c.params.peer,
-            None => return,
+    /// Runs what a channel's core asked for, in order: a write is durable before anything
+    /// after it starts. A failed write rebuilds the core from the store and drops the
+    /// connection (the peer retransmits; nothing unstored went out). Events are handled once
+    /// the whole list has run, so that what they trigger (a command to the same core) goes
+    /// out after everything the core produced before it.
+    pub(crate) async fn run_actions(&mut self, id: ChannelId) {
+        let mut events = Vec::new();
+        self.run_actions_once(id, &mut events).await;
+        for event in events {
+            Box::pin(self.on_channel_event(id, event)).await;
+        }
+    }
+
+    async fn run_actions_once(&mut self, id: ChannelId, events: &mut Vec<ChannelEvent>) {
+        let Some(core) = self.channels.get_mut(&id) else {
+            return;
         };
-        if let Err(e) = self.persist(step.batch).await {
-            tracing::error!(channel = %id, "store write failed, nothing sent: {e}");
-            return;
+        let actions = core.poll_actions();
+        let peer = core.record().params.peer;
+        let mut actions = actions.into_iter().peekable();
+        while let Some(action) = actions.next() {
+            match action {
+                Action::Persist(batch) => {
+                    if let Err(e) = self.persist(batch).await {
+                        tracing::error!(channel = %id, "store write failed, nothing sent: {e}");
+                        self.reload(&id).await;
+                        if let Some(handle) = self.handle_of(&peer) {
+                            handle.disconnect().await;
+                        }
+                        return;
+                    }
+                    match actions.peek() {
+                        Some(Action::Send(msg)) => {
+                            crash_point(&format!("stored_before_{}", msg.name()));
+                        }
+                        Some(Action::Broadcast(_)) => crash_point("stored_before_broadcast"),
+                        _ => crash_point("stored"),
+                    }
+                }
+                Action::Send(msg) => {
+                    if let Some(handle) = self.handle_of(&peer) {
+                        if handle.send(msg).await.is_err() {
+                            tracing::debug!(channel = %id, "peer gone while sending");
+                        }
+                    }
+                }
+                Action::Broadcast(tx) => {
+                    let txid = tx.compute_txid();
+                    match self.chain().broadcast(&tx).await {
+                        Ok(_) => tracing::info!(channel = %id, %txid, "broadcast"),
+                        Err(e) => tracing::warn!(
+                            channel = %id, %txid,
+                            "broadcast failed (the watcher rebroadcasts): {e}"
+                        ),
+                    }
+                    self.watch.watch(id).await;
+                }
+                Action::Event(event) => events.push(event),
+                Action::Disconnect => {
+                    if let Some(handle) = self.handle_of(&peer) {
+                        handle.disconnect().await;
+                    }
+                }
+            }
         }
-        self.reload(&id).await;
-        if step.became_ready {
-            tracing::info!(channel = %id, "channel ready");
-        }
-        let Some(entry) = self.peers.get(&peer) else {
-            return;
-        };
-        if !entry.reestablished.contains(&id) {
-            // Sent after channel_reestablish instead (it retransmits channel_ready).
-            return;
-        }
-        for msg in step.send {
-            if entry.handle.send(msg).await.is_err() {
-                break;
+    }
+
+    async fn on_channel_event(&mut self, id: ChannelId, event: ChannelEvent) {
+        match event {
+            ChannelEvent::Ready => tracing::info!(channel = %id, "channel ready"),
+            ChannelEvent::HtlcReceived {
+                id: htlc_id,
+                amount,
+                ..
+            } => {
+                // Petrel cannot read onions yet (payments come with the next issue): the
+                // HTLC goes back at once, as an onion we could not read.
+                tracing::info!(channel = %id, htlc = htlc_id, %amount, "HTLC received; failing it back (no payments yet)");
+                let onion = self
+                    .channels
+                    .get(&id)
+                    .and_then(|c| c.htlc_onion(htlc_id))
+                    .map_or([0; 32], |o| sha256_of_onion(&o[..]));
+                let now = self.when();
+                if let Some(core) = self.channels.get_mut(&id) {
+                    if let Err(e) = core.handle_command(
+                        Command::FailMalformed {
+                            id: htlc_id,
+                            sha256_of_onion: onion,
+                            failure_code: INVALID_ONION_HMAC,
+                        },
+                        now,
+                    ) {
+                        tracing::warn!(channel = %id, "failing HTLC {htlc_id} back: {e}");
+                    }
+                }
+                self.run_actions(id).await;
+            }
+            ChannelEvent::HtlcFulfilled { id: htlc_id, .. } => {
+                tracing::info!(channel = %id, htlc = htlc_id, "our HTLC was fulfilled");
+            }
+            ChannelEvent::HtlcFailed { id: htlc_id, .. } => {
+                tracing::info!(channel = %id, htlc = htlc_id, "our HTLC failed");
+            }
+            ChannelEvent::FeerateChanged { feerate } => {
+                tracing::info!(channel = %id, %feerate, "commitment feerate changed");
+            }
+            ChannelEvent::Failed { reason } => {
+                tracing::warn!(channel = %id, "channel failed: {reason}");
+                self.watch.watch(id).await;
             }
         }
     }
 
     pub(crate) async fn on_conf(&mut self, id: ChannelId, event: ConfEvent) {
-        let Some(channel) = self.channels.get(&id).cloned() else {
+        let now = self.when();
+        let Some(core) = self.channels.get_mut(&id) else {
             return;
         };
-        if channel.status != ChannelStatus::Pending && channel.status != ChannelStatus::Ready {
+        if !matches!(core.status(), ChannelStatus::Pending | ChannelStatus::Ready) {
             return;
         }
-        let time = unix_now();
         match event {
             ConfEvent::Confirmed(conf) | ConfEvent::Depth(conf) => {
-                let vout = channel.params.funding_outpoint.vout;
+                let vout = core.record().params.funding_outpoint.vout;
                 let Some(scid) = ShortChannelId::new(
                     conf.block.height.0,
                     conf.tx_index,
@@ -186,36 +299,15 @@ impl<S: ChainSource + Clone> NodeActor<S> {
                     block_hash: conf.block.hash,
                     short_channel_id: scid,
                 };
-                let Some(secrets) = self.secrets_of(&channel) else {
-                    return;
-                };
-                match establish::on_funding_depth(
-                    &self.ctx.secp,
-                    &channel,
-                    &secrets,
-                    &conf.tx,
-                    confirmation,
-                    conf.confirmations,
-                    When {
-                        time,
-                        height: self.tip,
-                    },
-                ) {
-                    Ok(step) => self.execute(id, step).await,
-                    Err(e) => tracing::error!(channel = %id, "funding confirmation refused: {e}"),
+                if let Err(e) =
+                    core.handle_funding_depth(&conf.tx, confirmation, conf.confirmations, now)
+                {
+                    tracing::error!(channel = %id, "funding confirmation refused: {e}");
                 }
             }
-            ConfEvent::ReorgedOut { .. } => {
-                let step = establish::on_funding_reorged(
-                    &channel,
-                    When {
-                        time,
-                        height: self.tip,
-                    },
-                );
-                self.execute(id, step).await;
-            }
+            ConfEvent::ReorgedOut { .. } => core.handle_funding_reorged(now),
         }
+        self.run_actions(id).await;
     }
 
     pub(crate) async fn on_block(&mut self, event: BlockEvent) {
@@ -223,60 +315,72 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             BlockEvent::Connected { height, .. } => self.tip = height.0,
             BlockEvent::Disconnected(block) => self.tip = block.height.0.saturating_sub(1),
         }
-        let time = unix_now();
-        let pending: Vec<_> = self
-            .channels
-            .values()
-            .filter(|c| c.status == ChannelStatus::Pending && c.funding.confirmed.is_none())
-            .cloned()
-            .collect();
-        for channel in pending {
-            let id = channel.params.channel_id;
-            if establish::fundee_should_forget(&channel, self.tip) {
-                tracing::info!(channel = %id, "forgetting: funding never confirmed in 2016 blocks");
-                let batch = establish::abandon(
-                    &channel,
-                    "funding not confirmed within 2016 blocks",
-                    When {
-                        time,
-                        height: self.tip,
-                    },
-                );
-                if self.persist(batch).await.is_ok() {
-                    self.reload(&id).await;
-                }
-            } else if let Some(tx) = &channel.funding.funding_tx {
-                // Ours and still unconfirmed: keep it in mempools.
-                self.rebroadcast(tx).await;
-            }
-        }
-    }
-
-    /// Sends `channel_reestablish` for every live channel with the peer (BOLT 2: "MUST
-    /// transmit channel_reestablish for each channel").
-    pub(crate) async fn reestablish_all(&mut self, handle: &crate::peer::PeerHandle) {
-        let live: Vec<_> = self
-            .channels
-            .values()
-            .filter(|c| {
-                c.params.peer == handle.node_id
-                    && matches!(c.status, ChannelStatus::Pending | ChannelStatus::Ready)
-            })
-            .cloned()
-            .collect();
-        for channel in live {
-            let Some(secrets) = self.secrets_of(&channel) else {
+        let now = self.when();
+        let ids: Vec<ChannelId> = self.channels.keys().copied().collect();
+        for id in ids {
+            let Some(core) = self.channels.get_mut(&id) else {
                 continue;
             };
-            match establish::reestablish(&self.ctx.secp, &channel, &secrets) {
-                Ok(msg) => {
-                    let _ = handle.send(Message::ChannelReestablish(msg)).await;
+            let rec = core.record();
+            if rec.status == ChannelStatus::Pending && rec.funding.confirmed.is_none() {
+                if establish::fundee_should_forget(rec, self.tip) {
+                    tracing::info!(channel = %id, "forgetting: funding never confirmed in 2016 blocks");
+                    core.handle_abandon("funding not confirmed within 2016 blocks", now);
+                } else if let Some(tx) = rec.funding.funding_tx.clone() {
+                    // Ours and still unconfirmed: keep it in mempools.
+                    self.rebroadcast(&tx).await;
+                    continue;
                 }
-                Err(e) => tracing::error!(channel = %channel.params.channel_id, "reestablish: {e}"),
+            } else {
+                core.handle_block(now);
+            }
+            self.run_actions(id).await;
+        }
+    }
+
+    /// Timeouts of every channel (an unanswered `closing_signed`).
+    pub(crate) async fn on_tick(&mut self) {
+        let now = self.when();
+        let ids: Vec<ChannelId> = self.channels.keys().copied().collect();
+        for id in ids {
+            if let Some(core) = self.channels.get_mut(&id) {
+                core.handle_tick(now);
+            }
+            self.run_actions(id).await;
+        }
+    }
+
+    /// A connection to `node_id` is up: every live channel with it sends
+    /// `channel_reestablish` (BOLT 2: "MUST transmit channel_reestablish for each channel").
+    pub(crate) async fn channels_connected(&mut self, node_id: PublicKey, anysegwit: bool) {
+        let now = self.when();
+        let ids: Vec<ChannelId> = self
+            .channels
+            .values()
+            .filter(|c| c.record().params.peer == node_id)
+            .map(crate::channel::Channel::id)
+            .collect();
+        for id in ids {
+            if let Some(core) = self.channels.get_mut(&id) {
+                core.handle_connected(anysegwit, now);
+            }
+            self.run_actions(id).await;
+        }
+    }
+
+    /// The connection to `node_id` dropped.
+    pub(crate) fn channels_disconnected(&mut self, node_id: PublicKey) {
+        for core in self.channels.values_mut() {
+            if core.record().params.peer == node_id {
+                core.handle_disconnected();
+                // Nothing to run: a disconnection only forgets the peer's uncommitted
+                // updates.
+                let _ = core.poll_actions();
             }
         }
     }
 
+    /// The one dispatcher for every message of a funded channel.
     pub(crate) async fn on_channel_message(
         &mut self,
         node_id: PublicKey,
@@ -297,89 +401,47 @@ impl<S: ChainSource + Clone> NodeActor<S> {
                 return;
             }
         }
-        let channel = self
+        let known = self
             .channels
             .get(&id)
-            .filter(|c| c.params.peer == node_id)
-            .cloned();
-        let Some(channel) = channel else {
+            .is_some_and(|c| c.record().params.peer == node_id);
+        if !known {
             if let Message::Error(_) | Message::Warning(_) = msg {
                 return; // BOLT 1: "if no existing channel is referred to: MUST ignore"
             }
             // BOLT 1: "SHOULD send error with the unknown channel_id in reply to messages of
             // type 32-255 related to unknown channels".
-            let _ = handle.send(error_msg(id, "unknown channel")).await;
+            let _ = handle
+                .send(crate::channel::error(id, "unknown channel"))
+                .await;
             return;
-        };
-        let time = unix_now();
-        match msg {
-            Message::ChannelReestablish(m) => {
-                let Some(secrets) = self.secrets_of(&channel) else {
-                    return;
-                };
-                match establish::on_reestablish(&self.ctx.secp, &channel, &secrets, &m) {
-                    Ok(step) => {
-                        if let Some(entry) = self.peers.get_mut(&node_id) {
-                            entry.reestablished.insert(id);
-                        }
-                        self.execute(id, step).await;
-                        if let Some(channel) = self.channels.get(&id).cloned() {
-                            self.resume_close(&channel).await;
+        }
+        if let Message::Shutdown(_) = &msg {
+            if self
+                .channels
+                .get(&id)
+                .is_some_and(crate::channel::Channel::needs_closing_preferences)
+            {
+                match self.closing_script().await {
+                    Ok(script) => {
+                        let feerate = self.closing_feerate(None).await;
+                        if let Some(core) = self.channels.get_mut(&id) {
+                            core.set_closing_preferences(script, feerate);
                         }
                     }
                     Err(e) => {
-                        tracing::error!(channel = %id, "channel_reestablish: {e}");
-                        let _ = handle.send(error_msg(id, &e.to_string())).await;
+                        tracing::error!("no wallet address for the closing output: {e}");
+                        return;
                     }
                 }
             }
-            Message::ChannelReady(m) => {
-                let step = establish::on_channel_ready(
-                    &channel,
-                    &m,
-                    When {
-                        time,
-                        height: self.tip,
-                    },
-                );
-                if let Some(entry) = self.peers.get_mut(&node_id) {
-                    // A peer that sends channel_ready has reestablished (or just funded).
-                    entry.reestablished.insert(id);
-                }
-                self.execute(id, step).await;
-            }
-            Message::Error(e) => {
-                let text = crate::peer::printable(&e.data);
-                tracing::warn!(channel = %id, "peer error: {text}");
-                self.on_peer_error(&channel, &text).await;
-            }
-            Message::Shutdown(m) => {
-                let anysegwit = self.peers.get(&node_id).is_some_and(|p| p.anysegwit);
-                self.on_shutdown(&channel, &m, anysegwit).await;
-            }
-            Message::ClosingSigned(m) => self.on_closing_signed(&channel, &m).await,
-            other => {
-                let text = format!("{} is not supported yet", other.name());
-                let _ = handle.send(warning_msg(id, &text)).await;
+        }
+        let now = self.when();
+        if let Some(core) = self.channels.get_mut(&id) {
+            if let Err(e) = core.handle_message(msg, now) {
+                tracing::debug!(channel = %id, "{e}");
             }
         }
+        self.run_actions(id).await;
     }
-}
-
-/// A BOLT 1 `warning` for a channel: something was wrong, nothing is failed.
-pub(crate) fn warning_msg(channel_id: ChannelId, text: &str) -> Message {
-    Message::Warning(crate::wire::Warning {
-        channel_id,
-        data: text.as_bytes().to_vec(),
-        tlvs: Extension::default(),
-    })
-}
-
-/// A BOLT 1 `error` for a channel.
-pub(crate) fn error_msg(channel_id: ChannelId, text: &str) -> Message {
-    Message::Error(crate::wire::Error {
-        channel_id,
-        data: text.as_bytes().to_vec(),
-        tlvs: Extension::default(),
-    })
 }

@@ -9,13 +9,12 @@ use bitcoin::Amount;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
-use super::actor::{unix_now, NodeActor, NodeCmd};
+use super::actor::{NodeActor, NodeCmd};
 use crate::chain::ChainSource;
-use crate::channel::establish;
-use crate::channel::ChannelStatus;
+use crate::channel::{ChannelStatus, Command, CommandOutput, NewHtlc, Party, StoredChannel};
 use crate::rpc::{opt_param, param, BoxFuture, RpcError, RpcHandler};
-use crate::store::StoredChannel;
-use crate::units::Msat;
+use crate::tx::PaymentHash;
+use crate::units::{FeeratePerKw, Msat};
 use crate::wire::ChannelId;
 
 type Reply = oneshot::Sender<Result<Value, RpcError>>;
@@ -77,6 +76,8 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             "open" => return self.open(&params, reply),
             "channels" => Ok(self.channels_json()),
             "abandon" => self.abandon(&params).await,
+            "updatefee" => self.update_fee(&params).await,
+            "addhtlc" => self.add_htlc(&params).await,
             "close" => self.rpc_close(&params).await,
             "history" => self.history(&params).await,
             "stop" => {
@@ -101,7 +102,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             "network": self.config.network.to_string(),
             "block_height": height,
             "num_peers": self.peers.len(),
-            "num_channels": self.channels.values().filter(|c| c.status != ChannelStatus::Abandoned).count(),
+            "num_channels": self.channels.values().filter(|c| c.status() != ChannelStatus::Abandoned).count(),
         })
     }
 
@@ -226,14 +227,21 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             .funding
             .confirmed
             .map_or(0, |conf| self.tip.saturating_sub(conf.height) + 1);
+        let (ours, theirs) = c.commitment.balances();
         json!({
             "channel_id": c.params.channel_id.to_string(),
             "peer": c.params.peer.to_string(),
             "state": c.status.as_str(),
             "role": c.params.role,
             "capacity_sat": c.params.funding_amount.to_sat(),
-            "local_balance_msat": c.commitment.to_local.0,
-            "remote_balance_msat": c.commitment.to_remote.0,
+            "local_balance_msat": ours.0,
+            "remote_balance_msat": theirs.0,
+            "feerate_sat_per_kw": c.commitment.feerate().0,
+            "commitment_number": {
+                "local": c.commitment.local.number,
+                "remote": c.commitment.remote.current.number,
+            },
+            "htlcs": htlcs_json(c),
             "funding_outpoint": c.params.funding_outpoint.to_string(),
             "confirmations": confirmations,
             "short_channel_id": c.funding.confirmed.map(|conf| conf.short_channel_id.to_string()),
@@ -242,19 +250,26 @@ impl<S: ChainSource + Clone> NodeActor<S> {
     }
 
     fn channels_json(&self) -> Value {
-        let mut list: Vec<&StoredChannel> = self.channels.values().collect();
+        let mut list: Vec<&StoredChannel> = self
+            .channels
+            .values()
+            .map(crate::channel::Channel::record)
+            .collect();
         list.sort_by_key(|c| (c.funding.opened_at_height, c.params.channel_id));
         Value::Array(list.into_iter().map(|c| self.channel_json(c)).collect())
     }
 
-    fn channel_param(&self, params: &Value) -> Result<StoredChannel, RpcError> {
+    fn channel_id_param(params: &Value) -> Result<ChannelId, RpcError> {
         let text: String = param(params, "channel_id")?;
-        let id: ChannelId = text
-            .parse()
-            .map_err(|e| RpcError::InvalidParams(format!("channel id `{text}`: {e}")))?;
+        text.parse()
+            .map_err(|e| RpcError::InvalidParams(format!("channel id `{text}`: {e}")))
+    }
+
+    fn channel_param(&self, params: &Value) -> Result<StoredChannel, RpcError> {
+        let id = Self::channel_id_param(params)?;
         self.channels
             .get(&id)
-            .cloned()
+            .map(|c| c.record().clone())
             .ok_or_else(|| RpcError::Failed(format!("no channel {id}")))
     }
 
@@ -269,17 +284,81 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             )));
         }
         let id = channel.params.channel_id;
-        let batch = establish::abandon(
-            &channel,
-            "abandoned by the user",
-            establish::When {
-                time: unix_now(),
-                height: self.tip,
-            },
-        );
-        self.persist(batch).await.map_err(failed)?;
-        self.reload(&id).await;
+        let now = self.when();
+        if let Some(core) = self.channels.get_mut(&id) {
+            core.handle_abandon("abandoned by the user", now);
+        }
+        self.run_actions(id).await;
         Ok(json!({ "channel_id": id.to_string(), "state": "abandoned" }))
+    }
+
+    /// `updatefee CHANNEL_ID [FEERATE_PER_KW]`: as funder, moves the commitment feerate to the
+    /// given one, or to the chain's estimate (`update_fee`, then the commitment dance).
+    async fn update_fee(&mut self, params: &Value) -> Result<Value, RpcError> {
+        let id = Self::channel_id_param(params)?;
+        let asked: Option<u32> = opt_param(params, "feerate_per_kw")?;
+        let feerate = match asked {
+            Some(rate) => FeeratePerKw(rate),
+            None => self.closing_feerate(None).await,
+        };
+        self.command(id, Command::UpdateFee(feerate)).await?;
+        Ok(json!({ "channel_id": id.to_string(), "feerate_sat_per_kw": feerate.0 }))
+    }
+
+    /// `addhtlc CHANNEL_ID AMOUNT_MSAT PAYMENT_HASH CLTV_EXPIRY [ONION_HEX]`: offers a raw
+    /// HTLC to the peer (a testing verb until payments exist: without a real onion the peer
+    /// fails it back).
+    async fn add_htlc(&mut self, params: &Value) -> Result<Value, RpcError> {
+        let id = Self::channel_id_param(params)?;
+        let amount: u64 = param(params, "amount_msat")?;
+        let hash_hex: String = param(params, "payment_hash")?;
+        let expiry: u32 = param(params, "cltv_expiry")?;
+        let onion_hex: Option<String> = opt_param(params, "onion")?;
+        let hash: [u8; 32] = bitcoin::hex::FromHex::from_hex(&hash_hex)
+            .map_err(|e| RpcError::InvalidParams(format!("payment hash: {e}")))?;
+        let mut onion = Box::new([0u8; crate::channel::ledger::ONION_LEN]);
+        if let Some(hex) = onion_hex {
+            let bytes: Vec<u8> = bitcoin::hex::FromHex::from_hex(&hex)
+                .map_err(|e| RpcError::InvalidParams(format!("onion: {e}")))?;
+            if bytes.len() != onion.len() {
+                return Err(RpcError::InvalidParams(format!(
+                    "onion must be {} bytes, got {}",
+                    onion.len(),
+                    bytes.len()
+                )));
+            }
+            onion.copy_from_slice(&bytes);
+        } else {
+            // Version 0, then bytes no node can decrypt: the peer fails it back as malformed.
+            bitcoin::secp256k1::rand::RngCore::fill_bytes(
+                &mut bitcoin::secp256k1::rand::thread_rng(),
+                &mut onion[1..],
+            );
+        }
+        let htlc = NewHtlc {
+            amount: Msat(amount),
+            payment_hash: PaymentHash(hash),
+            cltv_expiry: expiry,
+            onion,
+            path_key: None,
+        };
+        match self.command(id, Command::AddHtlc(htlc)).await? {
+            CommandOutput::HtlcAdded(htlc_id) => {
+                Ok(json!({ "channel_id": id.to_string(), "htlc_id": htlc_id }))
+            }
+            CommandOutput::Done => Ok(json!({ "channel_id": id.to_string() })),
+        }
+    }
+
+    /// Runs a command on a channel's core and its actions.
+    async fn command(&mut self, id: ChannelId, cmd: Command) -> Result<CommandOutput, RpcError> {
+        let now = self.when();
+        let result = match self.channels.get_mut(&id) {
+            Some(core) => core.handle_command(cmd, now),
+            None => return Err(RpcError::Failed(format!("no channel {id}"))),
+        };
+        self.run_actions(id).await;
+        result.map_err(failed)
     }
 
     /// `history CHANNEL_ID`: the channel's event log.
@@ -293,6 +372,41 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             .map_err(failed)?;
         serde_json::to_value(events).map_err(failed)
     }
+}
+
+/// The HTLCs of a channel's latest state (`petrel channels`), both directions.
+fn htlcs_json(c: &StoredChannel) -> Value {
+    let pos_local = c.commitment.local.pos;
+    let pos_remote = c.commitment.remote.current.pos;
+    let list: Vec<Value> = c
+        .commitment
+        .ledger
+        .htlcs
+        .values()
+        .map(|h| {
+            let committed = h.is_in(pos_local) && h.is_in(pos_remote);
+            let state = match (&h.removal, committed) {
+                (Some(r), _) => match r.resolution {
+                    crate::channel::Resolution::Fulfilled { .. } => "fulfilling",
+                    _ => "failing",
+                },
+                (None, true) => "committed",
+                (None, false) => "adding",
+            };
+            json!({
+                "id": h.key.id,
+                "direction": match h.key.offerer {
+                    Party::Local => "offered",
+                    Party::Remote => "received",
+                },
+                "amount_msat": h.amount.0,
+                "payment_hash": bitcoin::hex::DisplayHex::to_lower_hex_string(&h.payment_hash.0[..]),
+                "cltv_expiry": h.cltv_expiry,
+                "state": state,
+            })
+        })
+        .collect();
+    Value::Array(list)
 }
 
 /// How a closing or closed channel ended and where its funds went.

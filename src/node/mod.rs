@@ -244,7 +244,13 @@ pub async fn run(config: NodeConfig, stop: CancellationToken) -> Result<(), Node
     .await?;
     tasks.spawn(watcher.run(watch_inboxes));
 
+    let channel_config = crate::channel::ChannelConfig {
+        min_feerate: config.policy.min_feerate,
+        max_feerate: config.policy.max_feerate,
+        ..crate::channel::ChannelConfig::default()
+    };
     let actor = NodeActor {
+        channel_config,
         config,
         node_id,
         node_key,
@@ -269,6 +275,7 @@ pub async fn run(config: NodeConfig, stop: CancellationToken) -> Result<(), Node
         confs: conf_rx,
         blocks: node_blocks,
         changed: changed_rx,
+        ticks: tokio::time::interval(std::time::Duration::from_secs(5)),
     }))
     .await;
 

@@ -18,7 +18,7 @@ use super::ping::{our_ping, PingAction, PingGuard};
 use super::{Connection, Opened, PeerCmd, PeerContext, PeerError, PeerEvent};
 use crate::chain::ChainSource;
 use crate::channel::establish::When;
-use crate::channel::{ChannelStatus, FundingState};
+use crate::channel::{record, FundingState};
 use crate::funding::{
     self, AcceptRequest, FundingError, OpenRequest, PendingChannel, Reservation, Reservations,
 };
@@ -71,15 +71,7 @@ enum Stop {
     Failed(PeerError),
 }
 
-/// Crash-test hook: with `PETREL_CRASH_AT=<name>` in the environment, the process aborts at
-/// the named point (no destructors, no flushing: as close to pulling the plug as a test can
-/// get). Used between a durable store write and the send it guards.
-fn crash_point(name: &str) {
-    if std::env::var("PETREL_CRASH_AT").is_ok_and(|v| v == name) {
-        tracing::error!("PETREL_CRASH_AT={name}: aborting");
-        std::process::abort();
-    }
-}
+use crate::crash::crash_point;
 
 fn unix_now() -> u64 {
     SystemTime::now()
@@ -687,28 +679,24 @@ impl<S: ChainSource + Clone> Actor<S> {
             time: unix_now(),
             height: tip,
         };
-        let mut batch = Batch::new()
-            .with(Op::NewChannel(Box::new(channel.params.clone())))
-            .with(Op::Funding(
-                id,
-                FundingState {
-                    funding_tx: channel.funding_tx.clone(),
-                    opened_at_height: tip,
-                    confirmed: None,
-                    channel_ready_sent: false,
-                    channel_ready_received: false,
-                },
-            ))
-            .with(Op::Commitment(id, Box::new(channel.commitment.clone())))
-            .with(Op::Status(id, ChannelStatus::Pending))
-            .with(Op::Event(
-                id,
-                when.event(EventKind::Opened {
-                    role: channel.params.role,
-                    capacity: channel.params.funding_amount,
-                    funding_txid: channel.params.funding_outpoint.txid,
-                }),
-            ));
+        let funding = FundingState {
+            funding_tx: channel.funding_tx.clone(),
+            opened_at_height: tip,
+            confirmed: None,
+            channel_ready_sent: false,
+            channel_ready_received: false,
+        };
+        let mut batch = Batch {
+            ops: record::new_channel(&channel.params, &funding, &channel.commitment),
+        };
+        batch.push(Op::Event(
+            id,
+            when.event(EventKind::Opened {
+                role: channel.params.role.as_str().to_string(),
+                capacity: channel.params.funding_amount,
+                funding_txid: channel.params.funding_outpoint.txid,
+            }),
+        ));
         if let Some(tx) = &channel.funding_tx {
             batch.push(Op::Event(
                 id,

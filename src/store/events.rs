@@ -4,8 +4,6 @@
 use bitcoin::{Amount, BlockHash, Txid};
 use serde::{Deserialize, Serialize};
 
-use crate::channel::Role;
-
 /// One entry of a channel's history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
@@ -24,8 +22,8 @@ pub struct Event {
 pub enum EventKind {
     /// Both commitment #0 signatures exchanged; the channel was stored.
     Opened {
-        /// Whether we opened it.
-        role: Role,
+        /// Whether we opened it: `initiator` or `responder`.
+        role: String,
         /// `funding_satoshis`.
         capacity: Amount,
         /// The funding transaction.

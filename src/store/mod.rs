@@ -1,27 +1,33 @@
 //! Durable storage in redb, laid out by column (the seed design's "chandler" storage).
 //!
-//! Each part of a channel lives in its own table keyed by `channel_id` (see `tables.rs`):
-//! static parameters, funding state, current commitment, status, our seed reference, the
-//! peer's revocation secrets, counters, and an append-only event log. A change writes only
-//! the columns it touches, so bumping a counter never re-serializes a whole channel.
+//! Each part of a channel lives in its own table keyed by `channel_id` (see [`Table`]):
+//! static parameters, funding state, the current commitments, the live HTLCs and fee updates,
+//! the peer's revealed secrets (one row per shachain bucket), the per-state revocation log,
+//! status, counters, and an append-only event log. A change writes only the rows it touches,
+//! so a commitment update writes a few hundred bytes whatever the channel's history.
 //!
 //! Contract:
 //! - Writes come as a [`Batch`] and are applied in one redb write transaction with
 //!   `Durability::Immediate`: when [`Store::apply`] returns `Ok`, the data survives a crash.
 //!   This is what "persist before send" waits for.
 //! - Reads see the last committed state.
-//! - Values are JSON (small, and readable when debugging a datadir); keys are raw bytes.
+//! - Values are bytes encoded by the module that owns them: the channel core
+//!   ([`crate::channel`]) encodes its hot columns in a compact binary form and its cold ones
+//!   as JSON; the chain watcher its own column. Keys are raw bytes ([`key`]).
 //! - The `redb::Database` is shared with the wallet's persister ([`Store::database`]); the
 //!   wallet uses its own tables.
 //!
-//! The store holds no node logic and knows nothing of peers or the chain.
+//! The store holds no node logic and knows nothing of channels, peers or the chain: it imports
+//! neither the channel core nor the watcher.
 
 mod events;
+pub mod key;
 mod tables;
 #[cfg(test)]
 mod tests;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bitcoin::secp256k1::PublicKey;
@@ -29,15 +35,11 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 pub use events::{Event, EventKind};
+pub use tables::Table;
 
-use crate::channel::{ChannelParams, ChannelStatus, CloseState, CommitmentState, FundingState};
 use crate::units::Msat;
-use crate::watch::WatchState;
 use crate::wire::ChannelId;
-use tables::{
-    CLOSE, COMMITMENT, COUNTERS, EVENTS, FUNDING, META, NEXT_CHANNEL_INDEX, PARAMS, PEERS,
-    REVOCATIONS, SEED_REF, STATUS, WATCH,
-};
+use tables::{META, NEXT_CHANNEL_INDEX, SEED_REF};
 
 /// A storage failure. Any of them is fatal for the operation that hit it: nothing that
 /// depended on the write may be sent.
@@ -85,29 +87,57 @@ pub struct PeerRecord {
     pub address: String,
 }
 
-/// One column write (or the log append) of a [`Batch`].
+/// One write of a [`Batch`].
 #[derive(Clone, Debug)]
 pub enum Op {
-    /// A new channel: its static parameters and seed reference.
-    NewChannel(Box<ChannelParams>),
-    /// The funding state column.
-    Funding(ChannelId, FundingState),
-    /// The commitment column.
-    Commitment(ChannelId, Box<CommitmentState>),
-    /// The status column.
-    Status(ChannelId, ChannelStatus),
-    /// The peer's revealed secrets (encoded [`crate::keys::SecretStore`]).
-    Revocations(ChannelId, Vec<u8>),
-    /// The counters column.
-    Counters(ChannelId, Counters),
-    /// The mutual-close column.
-    Close(ChannelId, Box<CloseState>),
-    /// The chain watcher's column.
-    Watch(ChannelId, Box<WatchState>),
+    /// Sets `key` of `table` to `value`.
+    Put {
+        /// The table.
+        table: Table,
+        /// The key (see [`key`]).
+        key: Vec<u8>,
+        /// The encoded value.
+        value: Vec<u8>,
+    },
+    /// Removes `key` from `table` (nothing if absent).
+    Delete {
+        /// The table.
+        table: Table,
+        /// The key.
+        key: Vec<u8>,
+    },
+    /// A new channel's seed reference: the BIP32 index its keys come from.
+    SeedRef(ChannelId, u32),
     /// An event appended to the channel's log.
     Event(ChannelId, Event),
     /// A peer's address.
     Peer(PeerRecord),
+}
+
+impl Op {
+    /// A put.
+    pub fn put(table: Table, key: Vec<u8>, value: Vec<u8>) -> Op {
+        Op::Put { table, key, value }
+    }
+
+    /// A put of a channel-keyed column.
+    pub fn put_channel(table: Table, id: &ChannelId, value: Vec<u8>) -> Op {
+        Op::Put {
+            table,
+            key: key::channel(id),
+            value,
+        }
+    }
+
+    /// A put of a channel-keyed column encoded as JSON (the cold columns).
+    pub fn put_json<T: Serialize>(table: Table, id: &ChannelId, value: &T) -> Op {
+        Op::put_channel(table, id, encode(value))
+    }
+
+    /// A delete.
+    pub fn delete(table: Table, key: Vec<u8>) -> Op {
+        Op::Delete { table, key }
+    }
 }
 
 /// Writes that must land together, in one durable transaction.
@@ -134,27 +164,72 @@ impl Batch {
     pub fn push(&mut self, op: Op) {
         self.ops.push(op);
     }
+
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// The bytes of values this batch writes (puts and events; keys and deletes excluded):
+    /// the figure the "bytes per state" target is measured in.
+    pub fn value_bytes(&self) -> u64 {
+        self.ops
+            .iter()
+            .map(|op| match op {
+                Op::Put { value, .. } => value.len() as u64,
+                Op::SeedRef(..) => 4,
+                Op::Event(_, event) => encode(event).len() as u64,
+                Op::Peer(peer) => encode(peer).len() as u64,
+                Op::Delete { .. } => 0,
+            })
+            .sum()
+    }
 }
 
-/// Everything stored about one channel, read back.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredChannel {
-    /// Static parameters.
-    pub params: ChannelParams,
-    /// Funding state.
-    pub funding: FundingState,
-    /// Current commitments.
-    pub commitment: CommitmentState,
-    /// Stage of life.
-    pub status: ChannelStatus,
-    /// Statistics.
-    pub counters: Counters,
-    /// The peer's revealed secrets, encoded.
-    pub revocations: Option<Vec<u8>>,
-    /// The mutual-close negotiation (default: none started).
-    pub close: CloseState,
-    /// The chain watcher's progress, once it has seen anything.
-    pub watch: Option<WatchState>,
+/// A `(key, value)` row.
+pub type Row = (Vec<u8>, Vec<u8>);
+
+/// A consistent read of the store: every call sees the same committed state.
+pub struct Reader {
+    txn: redb::ReadTransaction,
+}
+
+impl Reader {
+    /// The value at `key` of `table`.
+    pub fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let t = self
+            .txn
+            .open_table(table.definition())
+            .map_err(StoreError::redb)?;
+        Ok(t.get(key)
+            .map_err(StoreError::redb)?
+            .map(|v| v.value().to_vec()))
+    }
+
+    /// Every `(key, value)` of `table` whose key starts with `prefix`, in key order.
+    pub fn scan(&self, table: Table, prefix: &[u8]) -> Result<Vec<Row>, StoreError> {
+        let t = self
+            .txn
+            .open_table(table.definition())
+            .map_err(StoreError::redb)?;
+        let mut out = Vec::new();
+        for entry in t.range(prefix..).map_err(StoreError::redb)? {
+            let (k, v) = entry.map_err(StoreError::redb)?;
+            if !k.value().starts_with(prefix) {
+                break;
+            }
+            out.push((k.value().to_vec(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// A channel's seed reference.
+    pub fn seed_ref(&self, id: &ChannelId) -> Result<Option<u32>, StoreError> {
+        let t = self.txn.open_table(SEED_REF).map_err(StoreError::redb)?;
+        Ok(t.get(&id.0[..])
+            .map_err(StoreError::redb)?
+            .map(|v| v.value()))
+    }
 }
 
 /// The node's database. Cheap to clone (one shared redb handle, which serializes writers
@@ -162,15 +237,19 @@ pub struct StoredChannel {
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
+    /// Value bytes written since the store was opened (see [`Batch::value_bytes`]).
+    written: Arc<AtomicU64>,
 }
 
-fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+/// JSON encoding of the cold columns and the event log.
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     // Serializing our own plain data types to JSON cannot fail (no maps with non-string
     // keys, no custom serializers that error).
     serde_json::to_vec(value).unwrap_or_default()
 }
 
-fn decode<T: DeserializeOwned>(
+/// Decodes a JSON column; `what` and `key` name it in the error.
+pub fn decode<T: DeserializeOwned>(
     what: &'static str,
     key: &[u8],
     bytes: &[u8],
@@ -182,11 +261,8 @@ fn decode<T: DeserializeOwned>(
     })
 }
 
-fn event_key(id: &ChannelId, seq: u64) -> [u8; 40] {
-    let mut key = [0u8; 40];
-    key[..32].copy_from_slice(&id.0);
-    key[32..].copy_from_slice(&seq.to_be_bytes());
-    key
+fn event_key(id: &ChannelId, seq: u64) -> Vec<u8> {
+    key::channel_u64(id, seq)
 }
 
 impl Store {
@@ -207,25 +283,18 @@ impl Store {
     fn init(db: Database) -> Result<Store, StoreError> {
         let txn = db.begin_write().map_err(StoreError::redb)?;
         {
-            for table in [
-                PARAMS,
-                FUNDING,
-                COMMITMENT,
-                STATUS,
-                REVOCATIONS,
-                COUNTERS,
-                CLOSE,
-                WATCH,
-                EVENTS,
-                PEERS,
-            ] {
-                txn.open_table(table).map_err(StoreError::redb)?;
+            for table in Table::ALL {
+                txn.open_table(table.definition())
+                    .map_err(StoreError::redb)?;
             }
             txn.open_table(SEED_REF).map_err(StoreError::redb)?;
             txn.open_table(META).map_err(StoreError::redb)?;
         }
         txn.commit().map_err(StoreError::redb)?;
-        Ok(Store { db: Arc::new(db) })
+        Ok(Store {
+            db: Arc::new(db),
+            written: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     /// The shared redb handle (for the wallet's persister, which keeps its own tables).
@@ -239,26 +308,28 @@ impl Store {
         {
             for op in &batch.ops {
                 match op {
-                    Op::NewChannel(params) => {
-                        let key = params.channel_id.0;
-                        txn.open_table(PARAMS)
+                    Op::Put { table, key, value } => {
+                        txn.open_table(table.definition())
                             .map_err(StoreError::redb)?
-                            .insert(&key[..], &encode(params.as_ref())[..])
-                            .map_err(StoreError::redb)?;
-                        txn.open_table(SEED_REF)
-                            .map_err(StoreError::redb)?
-                            .insert(&key[..], params.channel_index)
+                            .insert(&key[..], &value[..])
                             .map_err(StoreError::redb)?;
                     }
-                    Op::Funding(id, v) => put(&txn, FUNDING, id, &encode(v))?,
-                    Op::Commitment(id, v) => put(&txn, COMMITMENT, id, &encode(v.as_ref()))?,
-                    Op::Status(id, v) => put(&txn, STATUS, id, &encode(v))?,
-                    Op::Revocations(id, v) => put(&txn, REVOCATIONS, id, v)?,
-                    Op::Counters(id, v) => put(&txn, COUNTERS, id, &encode(v))?,
-                    Op::Close(id, v) => put(&txn, CLOSE, id, &encode(v.as_ref()))?,
-                    Op::Watch(id, v) => put(&txn, WATCH, id, &encode(v.as_ref()))?,
+                    Op::Delete { table, key } => {
+                        txn.open_table(table.definition())
+                            .map_err(StoreError::redb)?
+                            .remove(&key[..])
+                            .map_err(StoreError::redb)?;
+                    }
+                    Op::SeedRef(id, index) => {
+                        txn.open_table(SEED_REF)
+                            .map_err(StoreError::redb)?
+                            .insert(&id.0[..], *index)
+                            .map_err(StoreError::redb)?;
+                    }
                     Op::Event(id, event) => {
-                        let mut table = txn.open_table(EVENTS).map_err(StoreError::redb)?;
+                        let mut table = txn
+                            .open_table(Table::Events.definition())
+                            .map_err(StoreError::redb)?;
                         // The next sequence number is one past the channel's last event.
                         let next = table
                             .range(&event_key(id, 0)[..]..=&event_key(id, u64::MAX)[..])
@@ -276,7 +347,7 @@ impl Store {
                             .map_err(StoreError::redb)?;
                     }
                     Op::Peer(peer) => {
-                        txn.open_table(PEERS)
+                        txn.open_table(Table::Peers.definition())
                             .map_err(StoreError::redb)?
                             .insert(&peer.node_id.serialize()[..], &encode(peer)[..])
                             .map_err(StoreError::redb)?;
@@ -284,7 +355,24 @@ impl Store {
                 }
             }
         }
-        txn.commit().map_err(StoreError::redb)
+        txn.commit().map_err(StoreError::redb)?;
+        self.written
+            .fetch_add(batch.value_bytes(), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Value bytes written by [`Store::apply`] since the store was opened.
+    pub fn value_bytes_written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    /// A consistent read: `f` sees one committed state of the store.
+    pub fn read<R>(
+        &self,
+        f: impl FnOnce(&Reader) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::redb)?;
+        f(&Reader { txn })
     }
 
     /// Hands out the next BIP32 channel index, durably, so no two channels ever share keys
@@ -312,7 +400,9 @@ impl Store {
     /// Every stored channel's id.
     pub fn channel_ids(&self) -> Result<Vec<ChannelId>, StoreError> {
         let txn = self.db.begin_read().map_err(StoreError::redb)?;
-        let table = txn.open_table(PARAMS).map_err(StoreError::redb)?;
+        let table = txn
+            .open_table(Table::Params.definition())
+            .map_err(StoreError::redb)?;
         let mut ids = Vec::new();
         for entry in table.iter().map_err(StoreError::redb)? {
             let (k, _) = entry.map_err(StoreError::redb)?;
@@ -325,72 +415,12 @@ impl Store {
         Ok(ids)
     }
 
-    /// Reads one channel back, all columns.
-    pub fn load_channel(&self, id: &ChannelId) -> Result<Option<StoredChannel>, StoreError> {
-        let txn = self.db.begin_read().map_err(StoreError::redb)?;
-        let key = &id.0[..];
-        let get = |table: TableDefinition| -> Result<Option<Vec<u8>>, StoreError> {
-            let t = txn.open_table(table).map_err(StoreError::redb)?;
-            Ok(t.get(key)
-                .map_err(StoreError::redb)?
-                .map(|v| v.value().to_vec()))
-        };
-        let Some(params) = get(PARAMS)? else {
-            return Ok(None);
-        };
-        let missing = |what: &'static str| StoreError::Corrupt {
-            what,
-            key: id.to_string(),
-            reason: "missing".into(),
-        };
-        Ok(Some(StoredChannel {
-            params: decode("params", key, &params)?,
-            funding: decode(
-                "funding",
-                key,
-                &get(FUNDING)?.ok_or_else(|| missing("funding"))?,
-            )?,
-            commitment: decode(
-                "commitment",
-                key,
-                &get(COMMITMENT)?.ok_or_else(|| missing("commitment"))?,
-            )?,
-            status: decode(
-                "status",
-                key,
-                &get(STATUS)?.ok_or_else(|| missing("status"))?,
-            )?,
-            counters: match get(COUNTERS)? {
-                Some(bytes) => decode("counters", key, &bytes)?,
-                None => Counters::default(),
-            },
-            revocations: get(REVOCATIONS)?,
-            close: match get(CLOSE)? {
-                Some(bytes) => decode("close", key, &bytes)?,
-                None => CloseState::default(),
-            },
-            watch: match get(WATCH)? {
-                Some(bytes) => Some(decode("watch", key, &bytes)?),
-                None => None,
-            },
-        }))
-    }
-
-    /// Every stored channel.
-    pub fn load_channels(&self) -> Result<Vec<StoredChannel>, StoreError> {
-        let mut out = Vec::new();
-        for id in self.channel_ids()? {
-            if let Some(channel) = self.load_channel(&id)? {
-                out.push(channel);
-            }
-        }
-        Ok(out)
-    }
-
     /// A channel's event log, oldest first.
     pub fn events(&self, id: &ChannelId) -> Result<Vec<Event>, StoreError> {
         let txn = self.db.begin_read().map_err(StoreError::redb)?;
-        let table = txn.open_table(EVENTS).map_err(StoreError::redb)?;
+        let table = txn
+            .open_table(Table::Events.definition())
+            .map_err(StoreError::redb)?;
         let mut out = Vec::new();
         for entry in table
             .range(&event_key(id, 0)[..]..=&event_key(id, u64::MAX)[..])
@@ -405,7 +435,9 @@ impl Store {
     /// Every known peer.
     pub fn peers(&self) -> Result<Vec<PeerRecord>, StoreError> {
         let txn = self.db.begin_read().map_err(StoreError::redb)?;
-        let table = txn.open_table(PEERS).map_err(StoreError::redb)?;
+        let table = txn
+            .open_table(Table::Peers.definition())
+            .map_err(StoreError::redb)?;
         let mut out = Vec::new();
         for entry in table.iter().map_err(StoreError::redb)? {
             let (k, v) = entry.map_err(StoreError::redb)?;
@@ -413,19 +445,4 @@ impl Store {
         }
         Ok(out)
     }
-}
-
-type TableDefinition = redb::TableDefinition<'static, &'static [u8], &'static [u8]>;
-
-fn put(
-    txn: &redb::WriteTransaction,
-    table: TableDefinition,
-    id: &ChannelId,
-    value: &[u8],
-) -> Result<(), StoreError> {
-    txn.open_table(table)
-        .map_err(StoreError::redb)?
-        .insert(&id.0[..], value)
-        .map_err(StoreError::redb)?;
-    Ok(())
 }

@@ -17,9 +17,10 @@ use super::state::{SpendKind, SpendRecord, SweepRecord, WatchState};
 use crate::chain::{BlockEvent, BlockFeed, ChainNotifierHandle, ChainSource, SpendEvent};
 use crate::channel::establish::When;
 use crate::channel::ChannelStatus;
+use crate::channel::{record, StoredChannel};
 use crate::keys::ChannelSecrets;
 use crate::node::NodeSeed;
-use crate::store::{Batch, Event, EventKind, Op, Store, StoredChannel};
+use crate::store::{Batch, Event, EventKind, Op, Store, Table};
 use crate::units::{BlockHeight, FeeratePerKw};
 use crate::wallet::WalletHandle;
 use crate::wire::ChannelId;
@@ -153,7 +154,7 @@ impl<S: ChainSource + Clone> WatchActor<S> {
 
     async fn load(&self, id: ChannelId) -> Option<StoredChannel> {
         let store = self.store.clone();
-        match tokio::task::spawn_blocking(move || store.load_channel(&id)).await {
+        match tokio::task::spawn_blocking(move || record::load(&store, &id)).await {
             Ok(Ok(channel)) => channel,
             Ok(Err(e)) => {
                 tracing::error!(channel = %id, "watcher cannot read the channel: {e}");
@@ -172,6 +173,37 @@ impl<S: ChainSource + Clone> WatchActor<S> {
                 false
             }
             Err(_) => false,
+        }
+    }
+
+    /// The HTLCs of the peer's revoked commitment `number`, from the revocation log, with
+    /// their directions as the peer's commitment sees them.
+    async fn revoked_htlcs(&self, id: ChannelId, number: u64) -> Vec<crate::tx::Htlc> {
+        let store = self.store.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            let Some(state) = record::revoked_state(&store, &id, number)? else {
+                return Ok(Vec::new());
+            };
+            let mut htlcs = Vec::new();
+            for (_, key) in state.htlcs {
+                if let Some(h) = record::stored_htlc(&store, &id, key)? {
+                    let ours = h.as_htlc();
+                    htlcs.push(crate::tx::Htlc {
+                        direction: ours.direction.flipped(),
+                        ..ours
+                    });
+                }
+            }
+            Ok::<_, crate::store::StoreError>(htlcs)
+        })
+        .await;
+        match found {
+            Ok(Ok(htlcs)) => htlcs,
+            Ok(Err(e)) => {
+                tracing::error!(channel = %id, "cannot read the revocation log: {e}");
+                Vec::new()
+            }
+            Err(_) => Vec::new(),
         }
     }
 
@@ -290,7 +322,7 @@ impl<S: ChainSource + Clone> WatchActor<S> {
                             ));
                         }
                         if channel.status != ChannelStatus::Closing {
-                            batch.push(Op::Status(id, ChannelStatus::Closing));
+                            batch.push(record::status_row(&id, ChannelStatus::Closing));
                         }
                     }
                 }
@@ -305,7 +337,7 @@ impl<S: ChainSource + Clone> WatchActor<S> {
                 batch.push(Op::Event(id, self.event(EventKind::SpendReorged { txid })));
             }
         }
-        batch.ops.insert(0, Op::Watch(id, Box::new(state.clone())));
+        batch.ops.insert(0, Op::put_json(Table::Watch, &id, &state));
         if self.persist(batch).await {
             self.watched.insert(id, state);
             let _ = self.changed.send(id).await;
@@ -345,7 +377,7 @@ impl<S: ChainSource + Clone> WatchActor<S> {
             let Some(state) = self.watched.get(&id).cloned() else {
                 continue;
             };
-            let mut batch = Batch::new().with(Op::Watch(id, Box::new(state)));
+            let mut batch = Batch::new().with(Op::put_json(Table::Watch, &id, &state));
             if let Some((txid, block_height)) = confirmed {
                 batch.push(Op::Event(
                     id,
@@ -391,8 +423,18 @@ impl<S: ChainSource + Clone> WatchActor<S> {
         let Some(secrets) = self.secrets(&channel) else {
             return;
         };
+        let revoked_htlcs = match spend.kind {
+            SpendKind::RevokedCommitment { number } => self.revoked_htlcs(id, number).await,
+            _ => Vec::new(),
+        };
         let plans = match plan_sweeps(
-            &self.secp, &channel, &secrets, spend.kind, &spend.tx, height,
+            &self.secp,
+            &channel,
+            &secrets,
+            spend.kind,
+            &spend.tx,
+            height,
+            &revoked_htlcs,
         ) {
             Ok(plans) => plans,
             Err(e) => {
@@ -418,12 +460,12 @@ impl<S: ChainSource + Clone> WatchActor<S> {
             let mut done = state.clone();
             done.closed = true;
             let how = spend.kind.as_str().to_string();
-            let mut batch = Batch::new().with(Op::Watch(id, Box::new(done)));
+            let mut batch = Batch::new().with(Op::put_json(Table::Watch, &id, &done));
             if spend.kind == SpendKind::Unknown && plans.is_empty() {
                 // Nothing we know to do: leave it "closing", flagged for a person.
                 tracing::error!(channel = %id, "funding spent by an unknown transaction; nothing to sweep");
             } else {
-                batch.push(Op::Status(id, ChannelStatus::Closed));
+                batch.push(record::status_row(&id, ChannelStatus::Closed));
                 batch.push(Op::Event(id, self.event(EventKind::Closed { how })));
             }
             if self.persist(batch).await {
@@ -537,7 +579,7 @@ impl<S: ChainSource + Clone> WatchActor<S> {
             ));
         }
         state.sweeps.push(record);
-        batch.ops.insert(0, Op::Watch(id, Box::new(state.clone())));
+        batch.ops.insert(0, Op::put_json(Table::Watch, &id, &state));
         if !self.persist(batch).await {
             return;
         }

@@ -11,20 +11,10 @@ use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, Transaction};
 use super::state::{SpendKind, SweepKind};
 use super::WatchError;
 use crate::channel::commitments::{local_commitment, remote_commitment};
-use crate::keys::{
-    ChannelSecrets, CommitmentKeys, CommitmentNumber, PerCommitmentPoint, SecretStore,
-};
-use crate::store::StoredChannel;
-use crate::tx::{build_sweep, revoked_outputs, SweepInput};
+use crate::channel::StoredChannel;
+use crate::keys::{ChannelSecrets, CommitmentKeys, CommitmentNumber, PerCommitmentPoint};
+use crate::tx::{build_sweep, revoked_outputs, Htlc, SweepInput};
 use crate::units::FeeratePerKw;
-
-/// The peer's revealed secrets, if it has revealed any.
-fn secret_store(channel: &StoredChannel) -> Option<SecretStore> {
-    channel
-        .revocations
-        .as_deref()
-        .and_then(|bytes| SecretStore::decode(bytes).ok())
-}
 
 /// What `tx` (which spends the channel's funding output) is.
 pub fn classify<C: Signing + Verification>(
@@ -37,25 +27,30 @@ pub fn classify<C: Signing + Verification>(
     let c = &channel.commitment;
     let number = channel.params.obscuring_factor().commitment_number_of(tx);
     // 1. Our own commitment.
-    if let Some(n) = number.filter(|n| n.value() == c.local_number) {
-        if local_commitment(secp, &channel.params, secrets, n, &c.balances())
-            .is_ok_and(|ours| ours.tx.compute_txid() == txid)
-        {
-            return SpendKind::LocalCommitment { number: n.value() };
+    if let Some(n) = number.filter(|n| n.value() == c.local.number) {
+        if let Ok(view) = c.local_view() {
+            if local_commitment(secp, &channel.params, secrets, n, &view.balances())
+                .is_ok_and(|ours| ours.tx.compute_txid() == txid)
+            {
+                return SpendKind::LocalCommitment { number: n.value() };
+            }
         }
     }
     // 2. The peer's current commitment (or its next one, signed by us but not yet revoked
     //    into by the peer).
     if let Some(n) = number {
-        let candidates = [
-            (c.remote_number, Some(c.remote_current_point)),
-            (c.remote_number + 1, c.remote_next_point),
-        ];
-        for (expected, point) in candidates {
-            let Some(point) = point.filter(|_| n.value() == expected) else {
+        let mut candidates = vec![(c.remote.current, Some(c.remote.current_point))];
+        if let Some(pending) = c.remote.pending {
+            candidates.push((pending, c.remote.next_point));
+        }
+        for (commitment, point) in candidates {
+            let Some(point) = point.filter(|_| n.value() == commitment.number) else {
                 continue;
             };
-            if remote_commitment(secp, &channel.params, n, &point, &c.balances())
+            let Ok(view) = c.ledger.view(commitment.pos) else {
+                continue;
+            };
+            if remote_commitment(secp, &channel.params, n, &point, &view.balances())
                 .is_ok_and(|theirs| theirs.tx.compute_txid() == txid)
             {
                 return SpendKind::RemoteCommitment { number: n.value() };
@@ -90,11 +85,9 @@ pub fn classify<C: Signing + Verification>(
     }
     // 4. A revoked commitment of the peer's: its number is behind the peer's current one and
     //    we hold the secret it revealed for it.
-    if let Some(n) = number.filter(|n| n.value() < c.remote_number) {
-        if let Some(store) = secret_store(channel) {
-            if store.get(n.secret_index()).is_some() {
-                return SpendKind::RevokedCommitment { number: n.value() };
-            }
+    if let Some(n) = number.filter(|n| n.value() < c.remote.current.number) {
+        if c.their_secrets.get(n.secret_index()).is_some() {
+            return SpendKind::RevokedCommitment { number: n.value() };
         }
     }
     SpendKind::Unknown
@@ -141,7 +134,8 @@ fn to_remote_input(
 }
 
 /// The sweeps a classified spend confirmed at `height` calls for (empty for a mutual close,
-/// whose output already pays our wallet).
+/// whose output already pays our wallet). `revoked_htlcs` are the HTLCs of a revoked state
+/// (from the revocation log), directions seen from the peer that broadcast it.
 pub fn plan_sweeps<C: Signing + Verification>(
     secp: &Secp256k1<C>,
     channel: &StoredChannel,
@@ -149,6 +143,7 @@ pub fn plan_sweeps<C: Signing + Verification>(
     kind: SpendKind,
     tx: &Transaction,
     height: u32,
+    revoked_htlcs: &[Htlc],
 ) -> Result<Vec<PlannedSweep>, WatchError> {
     let txid = tx.compute_txid();
     let mut plans = Vec::new();
@@ -157,13 +152,11 @@ pub fn plan_sweeps<C: Signing + Verification>(
             // Our delayed to_local, spendable `to_self_delay` blocks after confirmation (the
             // delay the peer imposed on us).
             let n = CommitmentNumber::new(number).map_err(|_| WatchError::BadCommitmentNumber)?;
-            let ours = local_commitment(
-                secp,
-                &channel.params,
-                secrets,
-                n,
-                &channel.commitment.balances(),
-            )?;
+            let view = channel
+                .commitment
+                .local_view()
+                .map_err(|_| WatchError::BadCommitmentNumber)?;
+            let ours = local_commitment(secp, &channel.params, secrets, n, &view.balances())?;
             if let Some(vout) = ours.to_local_vout {
                 let point = secrets.per_commitment_point(secp, n)?;
                 let delay = channel.params.remote.to_self_delay;
@@ -198,8 +191,9 @@ pub fn plan_sweeps<C: Signing + Verification>(
         }
         SpendKind::RevokedCommitment { number } => {
             let n = CommitmentNumber::new(number).map_err(|_| WatchError::BadCommitmentNumber)?;
-            let store = secret_store(channel).ok_or(WatchError::MissingSecret)?;
-            let secret = store
+            let secret = channel
+                .commitment
+                .their_secrets
                 .get(n.secret_index())
                 .ok_or(WatchError::MissingSecret)?;
             let point: PublicKey = secret.point(secp)?.0;
@@ -210,7 +204,8 @@ pub fn plan_sweeps<C: Signing + Verification>(
                 &channel.params.local.basepoints,
             )?;
             let revocation_key = secrets.revocation_key(secp, &secret)?;
-            let mut inputs = revoked_outputs(tx, &keys, channel.params.local.to_self_delay, &[]);
+            let mut inputs =
+                revoked_outputs(tx, &keys, channel.params.local.to_self_delay, revoked_htlcs);
             let mut input_keys = vec![revocation_key; inputs.len()];
             if let Some((input, key)) = to_remote_input(channel, secrets, tx) {
                 inputs.push(input);

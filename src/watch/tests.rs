@@ -9,11 +9,12 @@ use super::classify::{build_signed_sweep, classify, plan_sweeps};
 use super::{SpendKind, SweepKind};
 use crate::channel::close::CloseState;
 use crate::channel::commitments::{remote_commitment, signed_local_commitment};
+use crate::channel::StoredChannel;
 use crate::channel::{ChannelStatus, FundingState};
 use crate::funding::tests::pending_pair;
 use crate::funding::PendingChannel;
 use crate::keys::{ChannelSecrets, CommitmentNumber, SecretStore};
-use crate::store::{Counters, StoredChannel};
+use crate::store::Counters;
 use crate::units::FeeratePerKw;
 
 fn secrets(seed_byte: u8, secp: &Secp256k1<All>) -> ChannelSecrets {
@@ -33,7 +34,6 @@ fn stored(p: &PendingChannel) -> StoredChannel {
         commitment: p.commitment.clone(),
         status: ChannelStatus::Ready,
         counters: Counters::default(),
-        revocations: None,
         close: CloseState::default(),
         watch: None,
     }
@@ -51,8 +51,8 @@ fn commitment_of(secp: &Secp256k1<All>, c: &StoredChannel, s: &ChannelSecrets) -
         &c.params,
         s,
         CommitmentNumber::ZERO,
-        &c.commitment.balances(),
-        &c.commitment.remote_signature,
+        &c.commitment.local_view().unwrap().balances(),
+        &c.commitment.local.signature,
     )
     .unwrap()
 }
@@ -82,7 +82,7 @@ fn our_own_commitment_is_a_local_force_close_with_a_delayed_sweep() {
     let tx = commitment_of(&secp, &a, &sa);
     let kind = classify(&secp, &a, &sa, &tx);
     assert_eq!(kind, SpendKind::LocalCommitment { number: 0 });
-    let plans = plan_sweeps(&secp, &a, &sa, kind, &tx, 200).unwrap();
+    let plans = plan_sweeps(&secp, &a, &sa, kind, &tx, 200, &[]).unwrap();
     assert_eq!(plans.len(), 1);
     assert_eq!(plans[0].kind, SweepKind::ToLocal);
     // B imposed to_self_delay 144 on A.
@@ -108,7 +108,7 @@ fn the_peers_current_commitment_is_a_remote_force_close_swept_at_once() {
     let tx = commitment_of(&secp, &b, &sb);
     let kind = classify(&secp, &a, &sa, &tx);
     assert_eq!(kind, SpendKind::RemoteCommitment { number: 0 });
-    let plans = plan_sweeps(&secp, &a, &sa, kind, &tx, 200).unwrap();
+    let plans = plan_sweeps(&secp, &a, &sa, kind, &tx, 200, &[]).unwrap();
     assert_eq!(plans.len(), 1);
     assert_eq!(plans[0].kind, SweepKind::ToRemote);
     assert_eq!(plans[0].valid_from, 200);
@@ -131,8 +131,8 @@ fn the_agreed_closing_transaction_is_cooperative_with_nothing_to_sweep() {
     a.close.remote_script = Some(theirs.clone());
     let closing = crate::tx::build_closing(&crate::tx::ClosingSpec {
         funding: a.params.funding_output(),
-        local_balance: a.commitment.to_local,
-        remote_balance: a.commitment.to_remote,
+        local_balance: a.commitment.balances().0,
+        remote_balance: a.commitment.balances().1,
         local_script: ours,
         remote_script: theirs,
         funder: crate::tx::Side::Local,
@@ -142,7 +142,7 @@ fn the_agreed_closing_transaction_is_cooperative_with_nothing_to_sweep() {
     .unwrap();
     let kind = classify(&secp, &a, &sa, &closing);
     assert_eq!(kind, SpendKind::Cooperative);
-    assert!(plan_sweeps(&secp, &a, &sa, kind, &closing, 200)
+    assert!(plan_sweeps(&secp, &a, &sa, kind, &closing, 200, &[])
         .unwrap()
         .is_empty());
 }
@@ -158,12 +158,12 @@ fn a_revoked_commitment_is_a_breach_answered_by_a_justice_transaction() {
     store
         .insert(zero.secret_index(), sb.per_commitment_secret(zero))
         .unwrap();
-    a.revocations = Some(store.encode());
-    a.commitment.remote_number = 1;
+    a.commitment.their_secrets = store;
+    a.commitment.remote.current.number = 1;
     let revoked = commitment_of(&secp, &b, &sb);
     let kind = classify(&secp, &a, &sa, &revoked);
     assert_eq!(kind, SpendKind::RevokedCommitment { number: 0 });
-    let plans = plan_sweeps(&secp, &a, &sa, kind, &revoked, 200).unwrap();
+    let plans = plan_sweeps(&secp, &a, &sa, kind, &revoked, 200, &[]).unwrap();
     assert_eq!(plans.len(), 1);
     assert_eq!(plans[0].kind, SweepKind::Justice);
     // Everything B had (its to_local, by revocation) and A's own to_remote.
@@ -191,13 +191,13 @@ fn anything_else_is_unknown_yet_our_static_to_remote_is_still_swept() {
         &a.params,
         CommitmentNumber::new(7).unwrap(),
         &point,
-        &a.commitment.balances(),
+        &a.commitment.local_view().unwrap().balances(),
     )
     .unwrap()
     .tx;
     let kind = classify(&secp, &a, &sa, &future);
     assert_eq!(kind, SpendKind::Unknown);
-    let plans = plan_sweeps(&secp, &a, &sa, kind, &future, 200).unwrap();
+    let plans = plan_sweeps(&secp, &a, &sa, kind, &future, 200, &[]).unwrap();
     assert_eq!(plans.len(), 1);
     assert_eq!(plans[0].kind, SweepKind::ToRemote);
     // A stranger's transaction: unknown, nothing of ours in it.
@@ -208,7 +208,7 @@ fn anything_else_is_unknown_yet_our_static_to_remote_is_still_swept() {
     }];
     let kind = classify(&secp, &a, &sa, &stranger);
     assert_eq!(kind, SpendKind::Unknown);
-    assert!(plan_sweeps(&secp, &a, &sa, kind, &stranger, 200)
+    assert!(plan_sweeps(&secp, &a, &sa, kind, &stranger, 200, &[])
         .unwrap()
         .is_empty());
 }
