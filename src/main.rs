@@ -79,6 +79,30 @@ enum Command {
         #[arg(long, value_name = "SAT_PER_KW")]
         feerate: Option<u32>,
     },
+    /// As funder, move a channel's commitment feerate (`update_fee`, then both commitments
+    /// are signed again at the new rate).
+    Updatefee {
+        /// The channel id.
+        channel_id: String,
+        /// The new feerate in sat per 1000 weight (default: the chain's estimate).
+        #[arg(long, value_name = "SAT_PER_KW")]
+        feerate: Option<u32>,
+    },
+    /// Offer a raw HTLC to the channel's peer (a testing verb until payments exist: with no
+    /// onion, the peer cannot read it and fails it back).
+    Addhtlc {
+        /// The channel id.
+        channel_id: String,
+        /// The amount in millisatoshis.
+        amount_msat: u64,
+        /// The payment hash, 64 hex digits.
+        payment_hash: String,
+        /// The absolute block height at which it expires.
+        cltv_expiry: u32,
+        /// The onion routing packet in hex (1366 bytes); default: random bytes.
+        #[arg(long)]
+        onion: Option<String>,
+    },
     /// Give up a pending channel whose funding will never confirm.
     Abandon {
         /// The channel id.
@@ -240,6 +264,29 @@ fn main() -> anyhow::Result<ExitCode> {
         } => call(
             "close",
             json!({ "channel_id": channel_id, "force": force, "feerate_per_kw": feerate }),
+        ),
+        Command::Updatefee {
+            channel_id,
+            feerate,
+        } => call(
+            "updatefee",
+            json!({ "channel_id": channel_id, "feerate_per_kw": feerate }),
+        ),
+        Command::Addhtlc {
+            channel_id,
+            amount_msat,
+            payment_hash,
+            cltv_expiry,
+            onion,
+        } => call(
+            "addhtlc",
+            json!({
+                "channel_id": channel_id,
+                "amount_msat": amount_msat,
+                "payment_hash": payment_hash,
+                "cltv_expiry": cltv_expiry,
+                "onion": onion,
+            }),
         ),
         Command::Abandon { channel_id } => call("abandon", json!({ "channel_id": channel_id })),
         Command::History { channel_id } => call("history", json!({ "channel_id": channel_id })),
