@@ -6,5 +6,7 @@
 mod closing;
 mod flow;
 pub(crate) mod pair;
+mod prop;
 mod reestablish;
 mod rules;
+mod vectors;

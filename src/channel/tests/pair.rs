@@ -312,12 +312,15 @@ impl Pair {
                 Action::Disconnect => node.disconnect_asked = true,
             }
         }
-        if crash {
-            self.crash_next = None;
-            self.node(who).restart();
-        }
         let other = self.node(who.other());
         other.inbox.extend(outgoing);
+        if crash {
+            // The node died right after its last write: it comes back from its store, and
+            // the connection is gone.
+            self.crash_next = None;
+            self.node(who).restart();
+            self.disconnect();
+        }
     }
 
     /// The next batch of actions `who` produces is cut after its last write (a crash right
@@ -388,13 +391,18 @@ impl Pair {
 
     /// Connects again: both send `channel_reestablish`, then everything is delivered.
     pub(crate) fn reconnect(&mut self) {
+        self.reconnect_only();
+        self.drive();
+    }
+
+    /// Connects again: both send `channel_reestablish`; nothing is delivered yet.
+    pub(crate) fn reconnect_only(&mut self) {
         self.connected = true;
         for who in [Who::A, Who::B] {
             let now = self.now;
             self.node(who).ch.handle_connected(false, now);
             self.process(who);
         }
-        self.drive();
     }
 
     /// Restarts `who` from its store (after a disconnection).
