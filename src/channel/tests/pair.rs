@@ -49,6 +49,9 @@ pub(crate) struct PairConfig {
     pub a: LocalConfig,
     pub b: LocalConfig,
     pub channel: ChannelConfig,
+    /// Keep each node's store in a file in this directory (`a.redb`, `b.redb`) instead of
+    /// memory.
+    pub on_disk: Option<std::path::PathBuf>,
 }
 
 impl Default for PairConfig {
@@ -60,6 +63,7 @@ impl Default for PairConfig {
             a: LocalConfig::default(),
             b: LocalConfig::default(),
             channel: ChannelConfig::default(),
+            on_disk: None,
         }
     }
 }
@@ -74,14 +78,25 @@ pub(crate) struct Node {
     pub broadcasts: Vec<Transaction>,
     pub sent: Vec<Message>,
     pub disconnect_asked: bool,
+    /// Every action run, in order, as a word (`persist`, `send <message>`, `broadcast`,
+    /// `event`, `disconnect`).
+    pub log: Vec<String>,
     /// Value bytes written to the store.
     pub bytes: u64,
     config: ChannelConfig,
 }
 
 impl Node {
-    fn new(pending: &PendingChannel, secrets: ChannelSecrets, config: &ChannelConfig) -> Node {
-        let store = Store::in_memory().unwrap();
+    fn new(
+        pending: &PendingChannel,
+        secrets: ChannelSecrets,
+        config: &ChannelConfig,
+        file: Option<std::path::PathBuf>,
+    ) -> Node {
+        let store = match file {
+            Some(path) => Store::open(&path).unwrap(),
+            None => Store::in_memory().unwrap(),
+        };
         let funding = FundingState {
             funding_tx: pending.funding_tx.clone(),
             opened_at_height: 100,
@@ -105,6 +120,7 @@ impl Node {
             broadcasts: Vec::new(),
             sent: Vec::new(),
             disconnect_asked: false,
+            log: Vec::new(),
             bytes: 0,
             config: config.clone(),
         }
@@ -238,8 +254,9 @@ impl Pair {
         let a_pending = awaiting
             .handle_funding_signed(&secp, &a_secrets, &signed)
             .unwrap();
-        let mut a = Node::new(&a_pending, a_secrets, &config.channel);
-        let mut b = Node::new(&b_pending, b_secrets, &config.channel);
+        let file = |name: &str| config.on_disk.as_ref().map(|dir| dir.join(name));
+        let mut a = Node::new(&a_pending, a_secrets, &config.channel, file("a.redb"));
+        let mut b = Node::new(&b_pending, b_secrets, &config.channel, file("b.redb"));
         a.ch.handle_funded_here(false);
         b.ch.handle_funded_here(false);
         Pair {
@@ -293,6 +310,13 @@ impl Pair {
         let mut outgoing = Vec::new();
         for (i, action) in actions.into_iter().enumerate() {
             let node = self.node(who);
+            node.log.push(match &action {
+                Action::Persist(_) => "persist".to_string(),
+                Action::Send(m) => format!("send {}", m.name()),
+                Action::Broadcast(_) => "broadcast".to_string(),
+                Action::Event(_) => "event".to_string(),
+                Action::Disconnect => "disconnect".to_string(),
+            });
             match action {
                 Action::Persist(batch) => {
                     node.bytes += batch.value_bytes();

@@ -466,3 +466,17 @@ fn every_send_follows_its_persist() {
     assert!(!pending.is_empty());
     p.assert_consistent();
 }
+
+#[test]
+fn failing_stores_the_force_close_before_the_error() {
+    // BOLT 5 "Failing a Channel", persist before send: the commitment about to be broadcast
+    // is recorded, then the `error` leaves, then the broadcast.
+    let mut p = Pair::new();
+    let msg = add_msg(&p, 0, 0, 300);
+    inject(&mut p, Who::B, msg);
+    let log = &p.b.log;
+    let error = log.iter().position(|l| l == "send error").unwrap();
+    let broadcast = log.iter().position(|l| l == "broadcast").unwrap();
+    assert_eq!(log[error - 1], "persist", "{log:?}");
+    assert!(error < broadcast, "{log:?}");
+}
