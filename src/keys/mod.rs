@@ -13,6 +13,7 @@
 //! - [`derive_pubkey`], [`derive_privkey`], [`derive_revocation_pubkey`],
 //!   [`derive_revocation_privkey`] and [`CommitmentKeys`]: the per-commitment keys
 //!   (BOLT 3 "Key Derivation");
+//! - [`NodeSeed`]: the node key and every channel's keys from the node seed;
 //! - [`CommitmentNumber`] and [`ObscuringFactor`]: the 48-bit commitment number and its
 //!   obscured encoding in a commitment transaction's locktime and sequence.
 //!
@@ -23,6 +24,7 @@
 mod channel_keys;
 mod commitment_number;
 mod derivation;
+mod node_seed;
 mod per_commitment;
 mod shachain;
 #[cfg(test)]
@@ -34,6 +36,7 @@ pub use derivation::{
     derive_privkey, derive_pubkey, derive_revocation_privkey, derive_revocation_pubkey,
     CommitmentKeys,
 };
+pub use node_seed::NodeSeed;
 pub use per_commitment::{CommitmentSeed, PerCommitmentPoint, PerCommitmentSecret};
 pub use shachain::SecretStore;
 

@@ -295,13 +295,11 @@ impl<S: ChainSource + Clone> NodeActor<S> {
 
     /// A core for a stored channel, with its keys.
     pub(crate) fn core_for(&self, rec: crate::channel::StoredChannel) -> Option<Channel> {
-        let secrets = crate::keys::ChannelSecrets::from_node_seed(
-            &self.ctx.secp,
-            self.ctx.seed.as_bytes(),
-            self.ctx.network,
-            rec.params.channel_index,
-        )
-        .ok()?;
+        let secrets = self
+            .ctx
+            .seed
+            .channel_secrets(&self.ctx.secp, self.ctx.network, rec.params.channel_index)
+            .ok()?;
         Some(Channel::new(
             self.ctx.secp.clone(),
             secrets,

@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use config::{ConfigError, FileConfig, NodeConfig};
-pub use seed::{NodeSeed, SeedError};
+pub use seed::{load_or_create as load_or_create_seed, NodeSeed, SeedError};
 
 use crate::chain::{
     BitcoindRpc, BlockEvent, BlockFeed, BlockRef, ChainNotifier, NotifierConfig, RpcAuth, RpcConfig,
@@ -73,7 +73,7 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> NodeError {
 pub async fn run(config: NodeConfig, stop: CancellationToken) -> Result<(), NodeError> {
     let datadir = config.datadir.clone();
     std::fs::create_dir_all(&datadir).map_err(io(format!("creating {}", datadir.display())))?;
-    let seed = Arc::new(NodeSeed::load_or_create(&datadir)?);
+    let seed = Arc::new(seed::load_or_create(&datadir)?);
     let secp = Secp256k1::new();
     let node_key = seed.node_key(&secp, config.network)?;
     let node_id = seed.node_id(&secp, config.network)?;

@@ -315,13 +315,11 @@ impl<S: ChainSource + Clone> Actor<S> {
         let index = tokio::task::spawn_blocking(move || store.allocate_channel_index())
             .await
             .map_err(|e| PeerError::Keys(e.to_string()))??;
-        let secrets = ChannelSecrets::from_node_seed(
-            &self.ctx.secp,
-            self.ctx.seed.as_bytes(),
-            self.ctx.network,
-            index,
-        )
-        .map_err(|e| PeerError::Keys(e.to_string()))?;
+        let secrets = self
+            .ctx
+            .seed
+            .channel_secrets(&self.ctx.secp, self.ctx.network, index)
+            .map_err(|e| PeerError::Keys(e.to_string()))?;
         Ok((index, secrets))
     }
 

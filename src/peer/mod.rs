@@ -35,7 +35,7 @@ pub use ping::{PingAction, PingGuard, MAX_PINGS_PER_WINDOW, PING_WINDOW_SECS};
 
 use crate::chain::{ChainError, ChainNotifierHandle};
 use crate::funding::{FundingError, LocalConfig, Policy, ReservationLimits};
-use crate::node::NodeSeed;
+use crate::keys::NodeSeed;
 use crate::store::{Store, StoreError};
 use crate::transport::{ConnectionError, WireCodecError};
 use crate::units::Msat;

@@ -19,7 +19,7 @@ use crate::channel::establish::When;
 use crate::channel::ChannelStatus;
 use crate::channel::{record, StoredChannel};
 use crate::keys::ChannelSecrets;
-use crate::node::NodeSeed;
+use crate::keys::NodeSeed;
 use crate::store::{Batch, Event, EventKind, Op, Store, Table};
 use crate::units::{BlockHeight, FeeratePerKw};
 use crate::wallet::WalletHandle;
@@ -208,13 +208,9 @@ impl<S: ChainSource + Clone> WatchActor<S> {
     }
 
     fn secrets(&self, channel: &StoredChannel) -> Option<ChannelSecrets> {
-        ChannelSecrets::from_node_seed(
-            &self.secp,
-            self.seed.as_bytes(),
-            self.network,
-            channel.params.channel_index,
-        )
-        .ok()
+        self.seed
+            .channel_secrets(&self.secp, self.network, channel.params.channel_index)
+            .ok()
     }
 
     fn event(&self, kind: EventKind) -> Event {
