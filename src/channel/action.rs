@@ -33,7 +33,8 @@ pub enum ChannelEvent {
     /// Both `channel_ready`s exchanged: the channel is usable.
     Ready,
     /// The peer's HTLC is irrevocably committed on both sides: it may now be fulfilled or
-    /// failed (BOLT 2 "Removing an HTLC").
+    /// failed (BOLT 2 "Removing an HTLC"). Told again after each `channel_reestablish` while
+    /// no removal has started, so a decision lost in a crash is made again.
     HtlcReceived {
         /// Its `id`.
         id: u64,

@@ -50,6 +50,7 @@
 //! | peer ahead with a valid secret (data loss protect) | error, never broadcast | `reestablish::a_node_behind_never_broadcasts` |
 //! | retransmit `revoke_and_ack`, `commitment_signed` and its updates, in order | resent | `reestablish::lost_messages_are_retransmitted_in_order` |
 //! | reverse the peer's uncommitted updates on disconnect | reversed | `reestablish::uncommitted_updates_are_reversed` |
+//! | the peer's HTLCs awaiting our decision are announced again after a restart | event | `reestablish::undecided_htlcs_are_announced_again_after_a_restart` |
 //! | `channel_ready` retransmitted when both at commitment 1 | resent | `reestablish::channel_ready_is_retransmitted_at_commitment_one` |
 //! | `shutdown` with HTLCs pending: settle first, then `closing_signed` | negotiated after | `closing::shutdown_waits_for_htlcs_to_settle` |
 //! | `closing_signed` while updates are pending | error, fail | `closing::closing_signed_before_quiet_fails_the_channel` |

@@ -53,6 +53,27 @@ pub(super) fn our_reestablish(ch: &Channel) -> Result<ChannelReestablish, Channe
     })
 }
 
+/// The peer's HTLCs that are irrevocably committed and that we have not started to remove.
+fn undecided_htlcs(ch: &Channel) -> Vec<super::ChannelEvent> {
+    let c = &ch.rec.commitment;
+    c.ledger
+        .htlcs
+        .values()
+        .filter(|h| {
+            h.key.offerer == super::Party::Remote
+                && h.removal.is_none()
+                && h.is_in(c.local.pos)
+                && h.is_in(c.remote.current.pos)
+        })
+        .map(|h| super::ChannelEvent::HtlcReceived {
+            id: h.key.id,
+            amount: h.amount,
+            payment_hash: h.payment_hash,
+            cltv_expiry: h.cltv_expiry,
+        })
+        .collect()
+}
+
 /// What the peer's `channel_reestablish` asks us to resend.
 #[derive(Debug, PartialEq, Eq)]
 struct Resend {
@@ -180,5 +201,11 @@ pub(super) fn on_reestablish(ch: &mut Channel, m: &ChannelReestablish) -> Result
         ch.send(msg);
     }
     sign_if_needed(ch)?;
+    // The peer's HTLCs still waiting for our decision: the node may have died between
+    // learning of them and deciding (nothing of a decision is durable before it is
+    // committed), so it hears of them again.
+    for event in undecided_htlcs(ch) {
+        ch.out.event(event);
+    }
     super::shutdown::on_reestablished(ch)
 }

@@ -277,15 +277,21 @@ impl NodeProcess {
 
     /// Kills and restarts the node on the same datadir and listening port.
     pub fn restart(&mut self) {
+        self.restart_crashing_at(None);
+    }
+
+    /// Kills and restarts the node, aborting at the crash point `crash_at` this time.
+    pub fn restart_crashing_at(&mut self, crash_at: Option<&str>) {
         self.kill();
         let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
         let tmp = self._tmp.take();
-        let mut again = NodeProcess::start_in(
+        let mut again = NodeProcess::spawn(
             &self.datadir,
             &self.chain_url,
             &self.chain_cookie,
             &self.listen,
             &extra,
+            crash_at,
         );
         // Take the child over, so dropping `again` kills nothing.
         self.child = again.child.take();

@@ -265,3 +265,35 @@ fn a_node_behind_never_broadcasts() {
     let now = p.now;
     assert!(p.b.ch.handle_force_close("user", now).is_err());
 }
+
+#[test]
+fn undecided_htlcs_are_announced_again_after_a_restart() {
+    let mut p = Pair::new();
+    p.add(Who::A, 4_000_000, 3);
+    p.drive();
+    let received = |p: &Pair| {
+        p.b.events
+            .iter()
+            .filter(|e| matches!(e, crate::channel::ChannelEvent::HtlcReceived { id: 0, .. }))
+            .count()
+    };
+    assert_eq!(received(&p), 1);
+    // B dies before deciding; after the restart and reestablish it hears of the HTLC again.
+    p.disconnect();
+    p.restart(Who::B);
+    p.reconnect();
+    assert_eq!(received(&p), 2);
+    // Once a removal has started, it is not announced again.
+    p.command(
+        Who::B,
+        Command::Fulfill {
+            id: 0,
+            preimage: preimage(3),
+        },
+    )
+    .unwrap();
+    p.disconnect();
+    p.reconnect();
+    assert_eq!(received(&p), 2);
+    p.assert_consistent();
+}
