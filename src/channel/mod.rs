@@ -55,6 +55,7 @@
 //! | `shutdown` with HTLCs pending: settle first, then `closing_signed` | negotiated after | `closing::shutdown_waits_for_htlcs_to_settle` |
 //! | `closing_signed` while updates are pending | error, fail | `closing::closing_signed_before_quiet_fails_the_channel` |
 //! | `closing_signed` unanswered | error, fail | `closing::unanswered_closing_signed_fails_the_channel` |
+//! | an HTLC we offered still unresolved past its `cltv_expiry` (plus a grace of 3 blocks) | fail, broadcast | `flow::an_offered_htlc_past_its_expiry_fails_the_channel` |
 //! | a message before `channel_reestablish` | warning, disconnect | `rules::a_message_before_reestablish_is_refused` |
 //! | our own sends: minimum, in-flight, count, reserve, fee spike buffer, expiry | refused | `rules::our_adds_keep_the_sending_rules` |
 //! | nothing leaves before the state it commits to is persisted | order of actions | `rules::every_send_follows_its_persist`, `rules::failing_stores_the_force_close_before_the_error` |

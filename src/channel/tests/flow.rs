@@ -137,3 +137,24 @@ fn a_restart_resumes_from_the_store() {
     p.assert_consistent();
     assert!(p.quiet());
 }
+
+#[test]
+fn an_offered_htlc_past_its_expiry_fails_the_channel() {
+    // BOLT 2 "Forwarding HTLCs": an HTLC we offered must be resolved on chain before the
+    // incoming side could time out; a peer that never settles it leaves us that choice.
+    let mut p = Pair::new();
+    let expiry = p.now.height + 200;
+    p.add(Who::A, 5_000_000, 9);
+    p.drive();
+    p.now.height = expiry + 2;
+    let now = p.now;
+    p.a.ch.handle_block(now);
+    p.process(Who::A);
+    assert!(!p.failed(Who::A), "within the grace period");
+    p.now.height = expiry + 3;
+    let now = p.now;
+    p.a.ch.handle_block(now);
+    p.process(Who::A);
+    assert!(p.failed(Who::A));
+    assert_eq!(p.a.broadcasts.len(), 1);
+}

@@ -19,6 +19,7 @@ fn the_requirements_table_names_real_tests() {
     let sources = [
         ("bytes", include_str!("bytes.rs")),
         ("closing", include_str!("closing.rs")),
+        ("flow", include_str!("flow.rs")),
         ("prop", include_str!("prop.rs")),
         ("reestablish", include_str!("reestablish.rs")),
         ("rules", include_str!("rules.rs")),
