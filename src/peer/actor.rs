@@ -15,6 +15,7 @@ use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 
 use super::ping::{our_ping, PingAction, PingGuard};
+use super::route::{route, Route};
 use super::{Connection, Opened, PeerCmd, PeerContext, PeerError, PeerEvent};
 use crate::chain::ChainSource;
 use crate::channel::establish::When;
@@ -218,7 +219,32 @@ impl<S: ChainSource + Clone> Actor<S> {
         Ok(())
     }
 
+    /// The peer's message, to where [`route`] sends it.
     async fn handle_msg(&mut self, msg: Message) -> Result<(), Stop> {
+        match route(&msg, |id| self.is_reservation(id)) {
+            Route::Connection => self.on_connection_msg(msg).await?,
+            Route::Reservation => self.on_reservation_msg(msg).await?,
+            Route::Everything => {
+                if let Message::Error(e) = &msg {
+                    let text = printable(&e.data);
+                    tracing::warn!(peer = %self.node_id, "peer error for all channels: {text}");
+                    let ids: Vec<ChannelId> = self.extras.keys().copied().collect();
+                    for id in ids {
+                        self.drop_reservation(id, PeerError::Remote(text.clone()))
+                            .await;
+                    }
+                }
+                self.forward(msg).await;
+            }
+            Route::Channel(_) => self.forward(msg).await,
+            Route::Ignore => {
+                tracing::debug!(peer = %self.node_id, "ignoring {}", msg.name());
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_connection_msg(&mut self, msg: Message) -> Result<(), Stop> {
         match msg {
             Message::Ping(ping) => match self.pings.on_ping(&ping, self.now()) {
                 PingAction::Reply(pong) => self.send(pong).await?,
@@ -235,33 +261,26 @@ impl<S: ChainSource + Clone> Actor<S> {
             Message::Warning(w) => {
                 tracing::warn!(peer = %self.node_id, channel = %w.channel_id, "peer warning: {}", printable(&w.data));
             }
-            Message::Error(e)
-                if self.is_reservation(&e.channel_id) || e.channel_id == ChannelId::ALL =>
-            {
-                let text = printable(&e.data);
-                tracing::warn!(peer = %self.node_id, channel = %e.channel_id, "peer error: {text}");
-                let ids: Vec<ChannelId> = if e.channel_id == ChannelId::ALL {
-                    self.extras.keys().copied().collect()
-                } else {
-                    vec![self.temp_id_of(&e.channel_id)]
-                };
-                for id in ids {
-                    self.drop_reservation(id, PeerError::Remote(text.clone()))
-                        .await;
-                }
-                if e.channel_id == ChannelId::ALL {
-                    self.forward(Message::Error(e)).await;
-                }
-            }
-            Message::OpenChannel(m) => self.on_open_channel(m).await?,
-            Message::AcceptChannel(m) => self.on_accept_channel(m).await?,
-            Message::FundingCreated(m) => self.on_funding_created(m).await?,
-            Message::FundingSigned(m) => self.on_funding_signed(m).await?,
-            // BOLT 1: unknown odd messages MUST be ignored.
-            Message::Unknown(_) => {}
-            other => self.forward(other).await,
+            _ => {}
         }
         Ok(())
+    }
+
+    async fn on_reservation_msg(&mut self, msg: Message) -> Result<(), Stop> {
+        match msg {
+            Message::OpenChannel(m) => self.on_open_channel(m).await,
+            Message::AcceptChannel(m) => self.on_accept_channel(m).await,
+            Message::FundingCreated(m) => self.on_funding_created(m).await,
+            Message::FundingSigned(m) => self.on_funding_signed(m).await,
+            Message::Error(e) => {
+                let text = printable(&e.data);
+                tracing::warn!(peer = %self.node_id, channel = %e.channel_id, "peer error: {text}");
+                let id = self.temp_id_of(&e.channel_id);
+                self.drop_reservation(id, PeerError::Remote(text)).await;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
 
     async fn forward(&self, msg: Message) {

@@ -8,10 +8,13 @@
 //! - The actor executes each reservation step in order and starts nothing after a store
 //!   write until that write is durable (persist before send): the responder stores the
 //!   channel before sending `funding_signed`, the funder before broadcasting.
-//! - Errors map to BOLT 1 messages here and only here: a reservation that fails gets an
-//!   `error` for its channel id and the connection stays up; a message that does not decode
-//!   gets a `warning` and the connection is closed. Nothing a peer sends can panic the actor
-//!   or touch another peer.
+//! - Every message the peer sends goes through one dispatcher, [`route::route`]: the
+//!   connection keeps ping, pong and warnings; a channel being opened goes to its
+//!   reservation; a funded channel's messages go to its channel core in the node, which
+//!   answers violations itself ([`crate::channel::ChannelError::reaction`]).
+//! - A reservation that fails gets an `error` for its channel id and the connection stays up;
+//!   a message that does not decode gets a `warning` and the connection is closed. Nothing a
+//!   peer sends can panic the actor or touch another peer.
 //! - When the connection ends, every pending reservation is dropped and its wallet inputs
 //!   released; stored channels are untouched.
 
@@ -19,6 +22,7 @@ mod actor;
 mod connect;
 mod init;
 mod ping;
+pub mod route;
 
 use std::sync::Arc;
 
