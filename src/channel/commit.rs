@@ -70,7 +70,12 @@ fn sign_remote(
             channel_id: ch.id(),
             signature,
             htlc_signature,
-            tlvs: CommitmentSignedTlvs::default(),
+            // BOLT 2: "MUST set `funding_txid` to the funding transaction spent by this
+            // commitment transaction".
+            tlvs: CommitmentSignedTlvs {
+                funding_txid: Some(ch.rec.params.funding_outpoint.txid),
+                unknown: Vec::new(),
+            },
         },
         tx,
         view,
