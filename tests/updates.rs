@@ -192,3 +192,26 @@ fn wait_connected(a: &NodeProcess, b: &NodeProcess) {
         });
     }
 }
+
+/// The funder keeps the commitment feerate near the chain's estimate (BOLT 2: the funder
+/// "SHOULD send `update_fee`"): when the estimate moves well above the channel's feerate,
+/// the next block makes it send `update_fee`, and both sides commit it.
+#[test]
+fn the_funder_follows_the_chains_fee_estimate() {
+    let chain = RegtestProcess::start();
+    let a = NodeProcess::start(&chain, &[]);
+    let b = NodeProcess::start(&chain, &[]);
+    let id = ready_pair(&chain, &a, &b);
+    assert_eq!(channel(&a, &id)["feerate_sat_per_kw"], 2500);
+    // 20,000 sat/kvB is 5,000 sat per 1000 weight units.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(
+        chain
+            .rpc()
+            .call::<Value>("setfeeestimate", &[serde_json::json!(20_000)]),
+    )
+    .expect("setfeeestimate");
+    mine(&chain, 1);
+    let (ca, _) = wait_settled(&a, &b, &id);
+    assert_eq!(ca["feerate_sat_per_kw"], 5000, "{ca}");
+}

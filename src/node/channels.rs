@@ -336,6 +336,63 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             }
             self.run_actions(id).await;
         }
+        self.follow_fee_estimate().await;
+    }
+
+    /// As funder, keeps each ready channel's commitment feerate near the chain's estimate
+    /// (BOLT 2: the funder "SHOULD send `update_fee` to ensure the current fee rate is
+    /// sufficient"): up when the estimate is more than a quarter above it, down when it is
+    /// below half of it. Nothing without an estimate (a fresh regtest chain has none).
+    async fn follow_fee_estimate(&mut self) {
+        let ours: Vec<ChannelId> = self
+            .channels
+            .values()
+            .filter(|c| {
+                let rec = c.record();
+                rec.status == ChannelStatus::Ready
+                    && rec.params.role == crate::channel::Role::Initiator
+                    && c.is_linked()
+                    && rec.close.local_script.is_none()
+                    && rec.close.remote_script.is_none()
+            })
+            .map(crate::channel::Channel::id)
+            .collect();
+        if ours.is_empty() {
+            return;
+        }
+        let Ok(Some(estimate)) = self.chain().estimate_fee(6).await else {
+            return;
+        };
+        let target = crate::units::FeeratePerKw(
+            u32::try_from(estimate.to_sat_per_kwu())
+                .unwrap_or(u32::MAX)
+                .clamp(
+                    self.channel_config.min_feerate.0,
+                    self.channel_config.max_feerate.0,
+                ),
+        );
+        let now = self.when();
+        for id in ours {
+            let Some(core) = self.channels.get_mut(&id) else {
+                continue;
+            };
+            let current = core.record().commitment.ledger.latest().map(|v| v.feerate);
+            let Ok(current) = current else {
+                continue;
+            };
+            let too_low = u64::from(target.0) * 4 > u64::from(current.0) * 5;
+            let too_high = u64::from(target.0) * 2 < u64::from(current.0);
+            if !(too_low || too_high) {
+                continue;
+            }
+            match core.handle_command(Command::UpdateFee(target), now) {
+                Ok(_) => {
+                    tracing::info!(channel = %id, from = %current, to = %target, "following the fee estimate")
+                }
+                Err(e) => tracing::debug!(channel = %id, "no update_fee to {target}: {e}"),
+            }
+            self.run_actions(id).await;
+        }
     }
 
     /// Timeouts of every channel (an unanswered `closing_signed`).

@@ -175,6 +175,11 @@ impl Regtest {
         &self.config
     }
 
+    /// Changes what `estimatesmartfee` answers (`None`: no estimate, as a fresh Core node).
+    pub fn set_fee_estimate(&mut self, rate: Option<FeeRate>) {
+        self.config.fee_estimate = rate;
+    }
+
     /// Height of the active tip.
     pub fn tip_height(&self) -> u32 {
         self.chainstate.tip().height

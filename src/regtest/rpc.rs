@@ -55,6 +55,7 @@ pub const METHODS: &[(&str, &[&str])] = &[
     ("getmempoolentry", &["txid"]),
     ("getmempoolinfo", &[]),
     ("estimatesmartfee", &["conf_target", "estimate_mode"]),
+    ("setfeeestimate", &["sat_per_kvb"]),
     ("generatetoaddress", &["nblocks", "address", "maxtries"]),
     ("generateblock", &["output", "transactions", "submit"]),
     ("invalidateblock", &["blockhash"]),
@@ -387,6 +388,18 @@ fn execute(
         }
         "getmempoolinfo" => Ok(mempool_info(regtest)),
         "estimatesmartfee" => estimate_smart_fee(regtest, &p),
+        // A Petrel extension (Core has no such call): lets tests and scenarios move the fee
+        // estimate while nodes run. `null` removes it.
+        "setfeeestimate" => {
+            let rate = match p.get(0) {
+                None | Some(serde_json::Value::Null) => None,
+                Some(_) => Some(FeeRate(u64::try_from(p.int(0, "sat_per_kvb")?).map_err(
+                    |_| RpcError::new(INVALID_PARAMETER, "sat_per_kvb must be positive"),
+                )?)),
+            };
+            regtest.set_fee_estimate(rate);
+            Ok(rate.map_or(Json::Null, |r| Json::from(r.0)))
+        }
         "generatetoaddress" => {
             let count = p.int(0, "nblocks")?;
             let address = p.str(1, "address")?;
