@@ -387,7 +387,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             }
             match core.handle_command(Command::UpdateFee(target), now) {
                 Ok(_) => {
-                    tracing::info!(channel = %id, from = %current, to = %target, "following the fee estimate")
+                    tracing::info!(channel = %id, from = %current, to = %target, "following the fee estimate");
                 }
                 Err(e) => tracing::debug!(channel = %id, "no update_fee to {target}: {e}"),
             }
