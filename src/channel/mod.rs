@@ -59,6 +59,7 @@
 //! | a message before `channel_reestablish` | warning, disconnect | `rules::a_message_before_reestablish_is_refused` |
 //! | our own sends: minimum, in-flight, count, reserve, fee spike buffer, expiry | refused | `rules::our_adds_keep_the_sending_rules` |
 //! | nothing leaves before the state it commits to is persisted | order of actions | `rules::every_send_follows_its_persist`, `rules::failing_stores_the_force_close_before_the_error` |
+//! | a revoked state's revocation log lets the watcher take every output (justice) | script-verified | `revocation::a_revoked_state_with_htlcs_is_punished_from_the_revocation_log` |
 //! | at most 256 bytes written per update without HTLCs | measured | `bytes::an_update_without_htlcs_writes_at_most_256_bytes` |
 //! | random interleavings: no failure, agreement, money conserved | property | `prop::random_interleavings_settle_in_agreement` |
 //! | BOLT 3 Appendix C through the core's builder | vectors | `vectors::*` |

@@ -9,6 +9,7 @@ mod flow;
 pub(crate) mod pair;
 mod prop;
 mod reestablish;
+mod revocation;
 mod rules;
 mod vectors;
 
@@ -22,6 +23,7 @@ fn the_requirements_table_names_real_tests() {
         ("flow", include_str!("flow.rs")),
         ("prop", include_str!("prop.rs")),
         ("reestablish", include_str!("reestablish.rs")),
+        ("revocation", include_str!("revocation.rs")),
         ("rules", include_str!("rules.rs")),
         ("vectors", include_str!("vectors.rs")),
     ];
