@@ -401,7 +401,7 @@ fn htlcs_json(c: &StoredChannel) -> Value {
                 },
                 "amount_msat": h.amount.0,
                 "payment_hash": bitcoin::hex::DisplayHex::to_lower_hex_string(&h.payment_hash.0[..]),
-                "cltv_expiry": h.cltv_expiry,
+                "expiry": h.cltv_expiry,
                 "state": state,
             })
         })
