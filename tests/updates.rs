@@ -82,6 +82,16 @@ fn wait_settled(a: &NodeProcess, b: &NodeProcess, id: &str) -> (Value, Value) {
     })
 }
 
+/// Both sides' current commitments are at `feerate` (the dance is under way or over: a
+/// settled state seen before it started would say nothing).
+fn wait_feerate(a: &NodeProcess, b: &NodeProcess, id: &str, feerate: u64) {
+    for node in [a, b] {
+        wait_for_blocking("the new feerate on both sides", DEADLINE, || {
+            (channel(node, id)["feerate_sat_per_kw"] == feerate).then_some(())
+        });
+    }
+}
+
 fn add_htlc(a: &NodeProcess, id: &str, chain_height: u64) -> bool {
     let (ok, _) = a.cli(&[
         "addhtlc",
@@ -108,6 +118,7 @@ fn update_fee_and_an_htlc_go_through_the_commitment_dance() {
     let start = channel(&a, &id);
 
     a.ok(&["updatefee", &id, "--feerate", "5000"]);
+    wait_feerate(&a, &b, &id, 5000);
     let (ca, _) = wait_settled(&a, &b, &id);
     assert_eq!(ca["feerate_sat_per_kw"], 5000);
     assert_eq!(ca["commitment_number"]["local"], 1);
@@ -212,6 +223,8 @@ fn the_funder_follows_the_chains_fee_estimate() {
     )
     .expect("setfeeestimate");
     mine(&chain, 1);
+    wait_feerate(&a, &b, &id, 5000);
     let (ca, _) = wait_settled(&a, &b, &id);
     assert_eq!(ca["feerate_sat_per_kw"], 5000, "{ca}");
+    assert!(ca["commitment_number"]["local"].as_u64() >= Some(1), "{ca}");
 }

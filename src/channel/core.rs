@@ -258,6 +258,9 @@ impl Channel {
                 Ok(())
             }
             Message::Warning(_) => Ok(()),
+            // A channel settled or settling on chain has nothing more to say: late messages
+            // (a repeated `closing_signed`, a peer catching up) are dropped quietly.
+            _ if !self.is_live() => Ok(()),
             other if self.link != Link::Up => {
                 // BOLT 2: "MUST wait to receive the other node's `channel_reestablish`
                 // message before sending any other messages for that channel"; a peer
