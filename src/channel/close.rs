@@ -373,8 +373,10 @@ fn finish_signatures<C: Signing>(
     Ok(())
 }
 
-/// The peer's `shutdown`. `our_script` is the address we answer with if we have not sent
-/// `shutdown` yet; `anysegwit` whether `option_shutdown_anysegwit` was negotiated.
+/// The peer's `shutdown`. `reply` is the address and feerate we answer with if we have not
+/// sent `shutdown` yet, or `None` while our own updates are not all in a commitment of the
+/// peer's (BOLT 2: then we "MUST NOT send a `shutdown`"; the caller replies later);
+/// `anysegwit` whether `option_shutdown_anysegwit` was negotiated.
 #[allow(clippy::too_many_arguments)] // a pure core: keys, state and context all come in
 pub(super) fn on_shutdown<C: Signing>(
     secp: &Secp256k1<C>,
@@ -382,9 +384,8 @@ pub(super) fn on_shutdown<C: Signing>(
     close: &CloseState,
     secrets: &ChannelSecrets,
     msg: &Shutdown,
-    our_script: &ScriptBuf,
+    reply: Option<(&ScriptBuf, FeeratePerKw)>,
     anysegwit: bool,
-    feerate: FeeratePerKw,
     when: When,
 ) -> Result<CloseStep, CloseError> {
     if !matches!(
@@ -415,7 +416,7 @@ pub(super) fn on_shutdown<C: Signing>(
                 .push(Op::Event(id, when.event(EventKind::ShutdownReceived)));
         }
     }
-    if close.local_script.is_none() {
+    if let (None, Some((our_script, feerate))) = (&close.local_script, reply) {
         close.local_script = Some(our_script.clone());
         close.feerate = feerate.max(CLOSING_FEERATE_FLOOR);
         step.send.push(shutdown(channel, our_script));

@@ -118,9 +118,8 @@ fn negotiate(a_starts: bool) -> (Transaction, usize, StoredChannel) {
         &other.channel.close,
         &other.secrets,
         &shutdown.unwrap(),
-        &p2wpkh(2),
+        Some((&p2wpkh(2), FeeratePerKw(2_000))),
         false,
-        FeeratePerKw(2_000),
         WHEN,
     )
     .unwrap();
@@ -132,9 +131,8 @@ fn negotiate(a_starts: bool) -> (Transaction, usize, StoredChannel) {
         &starter.channel.close,
         &starter.secrets,
         &their_shutdown.unwrap(),
-        &p2wpkh(1),
+        Some((&p2wpkh(1), FeeratePerKw(2_000))),
         false,
-        FeeratePerKw(2_000),
         WHEN,
     )
     .unwrap();
@@ -295,9 +293,8 @@ fn shutdown_scripts_are_checked() {
             &a.channel.close,
             &a.secrets,
             &bad,
-            &p2wpkh(1),
+            Some((&p2wpkh(1), FeeratePerKw(2_000))),
             false,
-            FeeratePerKw(2_000),
             WHEN
         ),
         Err(CloseError::InvalidScript(_))
@@ -313,9 +310,8 @@ fn shutdown_scripts_are_checked() {
         &a.channel.close,
         &a.secrets,
         &good,
-        &p2wpkh(1),
+        Some((&p2wpkh(1), FeeratePerKw(2_000))),
         false,
-        FeeratePerKw(2_000),
         WHEN,
     )
     .unwrap();
@@ -328,9 +324,8 @@ fn shutdown_scripts_are_checked() {
         &after.close,
         &a.secrets,
         &good,
-        &p2wpkh(1),
+        Some((&p2wpkh(1), FeeratePerKw(2_000))),
         false,
-        FeeratePerKw(2_000),
         WHEN
     )
     .is_ok());
@@ -345,9 +340,8 @@ fn shutdown_scripts_are_checked() {
             &after.close,
             &a.secrets,
             &other,
-            &p2wpkh(1),
+            Some((&p2wpkh(1), FeeratePerKw(2_000))),
             false,
-            FeeratePerKw(2_000),
             WHEN
         )
         .map(|_| ()),

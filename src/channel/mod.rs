@@ -53,6 +53,7 @@
 //! | the peer's HTLCs awaiting our decision are announced again after a restart | event | `reestablish::undecided_htlcs_are_announced_again_after_a_restart` |
 //! | `channel_ready` retransmitted when both at commitment 1 | resent | `reestablish::channel_ready_is_retransmitted_at_commitment_one` |
 //! | `shutdown` with HTLCs pending: settle first, then `closing_signed` | negotiated after | `closing::shutdown_waits_for_htlcs_to_settle` |
+//! | no `shutdown` of ours while our updates are not in a commitment of the peer's; the peer's adds sent before our `shutdown` arrived are taken | reply deferred | `closing::our_shutdown_waits_until_our_updates_are_committed` |
 //! | `closing_signed` while updates are pending | error, fail | `closing::closing_signed_before_quiet_fails_the_channel` |
 //! | `closing_signed` unanswered | error, fail | `closing::unanswered_closing_signed_fails_the_channel` |
 //! | an HTLC we offered still unresolved past its `cltv_expiry` (plus a grace of 3 blocks) | fail, broadcast | `flow::an_offered_htlc_past_its_expiry_fails_the_channel` |

@@ -128,17 +128,21 @@ pub(super) fn on_shutdown(ch: &mut Channel, m: &Shutdown) -> Result<(), ChannelE
             ))
         }
     };
-    // Our own updates go into a commitment before our `shutdown` leaves (BOLT 2).
+    // Our own updates go into a commitment before our `shutdown` leaves (BOLT 2: "if there
+    // are updates pending on the receiving node's commitment transaction: MUST NOT send a
+    // `shutdown`"); while a `revoke_and_ack` is awaited they cannot, and the reply waits
+    // (see [`progress`]).
     sign_if_needed(ch)?;
+    let c = &ch.rec.commitment;
+    let clean = c.ledger.next_seq.local <= c.remote.latest().pos.local;
     let step = close::on_shutdown(
         &ch.secp,
         &ch.rec,
         &ch.rec.close,
         &ch.secrets,
         m,
-        &script,
+        clean.then_some((&script, feerate)),
         ch.anysegwit,
-        feerate,
         ch.now,
     )?;
     ch.apply_close_step(step);
@@ -155,9 +159,24 @@ pub(super) fn on_closing_signed(ch: &mut Channel, m: &ClosingSigned) -> Result<(
     Ok(())
 }
 
-/// After a commitment changed: once both `shutdown`s are out and nothing is pending, the
-/// funder opens the fee negotiation.
+/// After a commitment changed: a `shutdown` reply that waited for our updates to be
+/// committed goes out; once both `shutdown`s are out and nothing is pending, the funder opens
+/// the fee negotiation.
 pub(super) fn progress(ch: &mut Channel) -> Result<(), ChannelError> {
+    // A `shutdown` of ours that waited for our updates to be committed.
+    if let (Some(theirs), None) = (&ch.rec.close.remote_script, &ch.rec.close.local_script) {
+        let c = &ch.rec.commitment;
+        if c.ledger.next_seq.local <= c.remote.latest().pos.local
+            && ch.closing_preferences.is_some()
+        {
+            let again = Shutdown {
+                channel_id: ch.id(),
+                scriptpubkey: theirs.to_bytes(),
+                tlvs: crate::wire::Extension::default(),
+            };
+            on_shutdown(ch, &again)?;
+        }
+    }
     let step = close::propose_if_ready(&ch.secp, &ch.rec, &ch.rec.close, &ch.secrets)?;
     ch.apply_close_step(step);
     Ok(())

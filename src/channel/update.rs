@@ -90,7 +90,9 @@ fn check_operating(ch: &Channel, what: &'static str, closing_ok: bool) -> Result
 
 /// `update_add_htlc` from the peer.
 pub(super) fn on_update_add_htlc(ch: &mut Channel, m: UpdateAddHtlc) -> Result<(), ChannelError> {
-    check_operating(ch, "update_add_htlc", false)?;
+    // Our own `shutdown` does not stop the peer's adds sent before it arrived (BOLT 2 only
+    // forbids them after the peer's `shutdown`; we will fail them back).
+    check_operating(ch, "update_add_htlc", true)?;
     if ch.rec.close.remote_script.is_some() {
         return Err(fail("update_add_htlc after the peer's shutdown"));
     }

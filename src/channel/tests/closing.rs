@@ -103,3 +103,42 @@ fn unanswered_closing_signed_fails_the_channel() {
     p.process(Who::A);
     assert!(p.failed(Who::A));
 }
+
+#[test]
+fn our_shutdown_waits_until_our_updates_are_committed() {
+    // BOLT 2: "if there are updates pending on the receiving node's commitment transaction:
+    // MUST NOT send a `shutdown`". B has signed one HTLC and, awaiting A's revoke_and_ack,
+    // offers another that no commitment holds yet when A's shutdown arrives.
+    let mut p = Pair::new();
+    p.add(Who::B, 2_000_000, 1);
+    p.add(Who::B, 3_000_000, 2);
+    assert_eq!(p.sent_names(Who::B).last(), Some(&"update_add_htlc"));
+    let now = p.now;
+    p.a.ch
+        .handle_close(&closing_script(Who::A), FeeratePerKw(2_500), now)
+        .unwrap();
+    p.process(Who::A);
+    // A's shutdown reaches B first.
+    let shutdown = p.b.inbox.pop_back().unwrap();
+    assert!(matches!(shutdown, Message::Shutdown(_)));
+    p.b.inbox.push_front(shutdown);
+    assert!(p.deliver_one(Who::B));
+    assert!(
+        !p.sent_names(Who::B).contains(&"shutdown"),
+        "B replied too early"
+    );
+    p.drive();
+    // B's reply came after the commitment_signed holding its second HTLC (its second).
+    let names = p.sent_names(Who::B);
+    let reply = names
+        .iter()
+        .position(|n| *n == "shutdown")
+        .unwrap_or_else(|| panic!("B never replied: {names:?} {:?}", p.errors(Who::A)));
+    let signed_before = names[..reply]
+        .iter()
+        .filter(|n| **n == "commitment_signed")
+        .count();
+    assert!(signed_before >= 2, "{names:?}");
+    assert!(!p.failed(Who::A) && !p.failed(Who::B));
+    p.assert_consistent();
+}
