@@ -21,6 +21,7 @@ enum Step {
     Reconnect,
     Restart { who: Who },
     Crash { who: Who },
+    Close { by: Who },
 }
 
 fn who() -> impl Strategy<Value = Who> {
@@ -38,6 +39,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => Just(Step::Reconnect),
         1 => who().prop_map(|who| Step::Restart { who }),
         1 => who().prop_map(|who| Step::Crash { who }),
+        1 => who().prop_map(|by| Step::Close { by }),
     ]
 }
 
@@ -120,6 +122,16 @@ fn run(p: &mut Pair, step: &Step, counter: &mut u64) {
             p.reconnect_only();
         }
         Step::Crash { who } => p.crash_after_next_persist(who),
+        Step::Close { by } => {
+            let now = p.now;
+            let script = super::pair::closing_script(by);
+            let result = p
+                .node(by)
+                .ch
+                .handle_close(&script, FeeratePerKw(2_500), now);
+            p.process(by);
+            let _ = result;
+        }
     }
     if !p.connected {
         // A crash dropped the connection.
@@ -132,7 +144,13 @@ fn settle(p: &mut Pair) {
     p.disconnect();
     p.reconnect();
     for round in 0..50 {
-        if p.quiet() {
+        let closing = p.a.ch.record().close.local_script.is_some()
+            || p.b.ch.record().close.local_script.is_some();
+        // A side that holds the agreed closing transaction has broadcast it; the other
+        // learns of it from the chain if the connection dropped before its copy arrived.
+        let closed = p.a.ch.record().close.closing_tx.is_some()
+            || p.b.ch.record().close.closing_tx.is_some();
+        if p.quiet() && (!closing || closed) {
             return;
         }
         for by in [Who::A, Who::B] {
@@ -187,6 +205,16 @@ proptest! {
         prop_assert!(failures(&p, Who::B).is_empty(), "B: {:?}", failures(&p, Who::B));
         p.assert_consistent();
         prop_assert!(p.quiet());
+        // A close that started ends with a closing transaction, the same on both sides when
+        // both hold one.
+        let (a, b) = (&p.a.ch.record().close, &p.b.ch.record().close);
+        if a.local_script.is_some() || b.local_script.is_some() {
+            let (ta, tb) = (a.closing_tx.as_ref(), b.closing_tx.as_ref());
+            prop_assert!(ta.is_some() || tb.is_some(), "the close did not finish");
+            if let (Some(ta), Some(tb)) = (ta, tb) {
+                prop_assert_eq!(ta.compute_txid(), tb.compute_txid());
+            }
+        }
         // What the stores hold is what the cores hold.
         prop_assert_eq!(&p.a.stored().commitment, &p.a.ch.record().commitment);
         prop_assert_eq!(&p.b.stored().commitment, &p.b.ch.record().commitment);
