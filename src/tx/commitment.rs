@@ -300,4 +300,6 @@ impl CommitmentTx {
 }
 
 #[cfg(test)]
+pub(crate) mod appendix_c;
+#[cfg(test)]
 mod tests;

@@ -33,6 +33,8 @@ mod sweep;
 pub mod weight;
 
 pub use closing::{build_closing, ClosingSpec};
+#[cfg(test)]
+pub(crate) use commitment::appendix_c;
 pub use commitment::{build_commitment, CommitmentSpec, CommitmentTx, HtlcOutput, Side};
 pub use funding::FundingOutput;
 pub use htlc::{

@@ -16,8 +16,6 @@
 use std::collections::HashMap;
 
 use bitcoin::consensus::encode::serialize_hex;
-use bitcoin::hex::DisplayHex;
-use bitcoin::secp256k1::ecdsa::Signature;
 use bitcoin::secp256k1::{All, PublicKey, Secp256k1, SecretKey};
 use bitcoin::{Amount, OutPoint, Txid};
 
@@ -32,7 +30,8 @@ use crate::keys::{
     ChannelBasepoints, ChannelSecrets, CommitmentNumber, CommitmentSeed, PerCommitmentPoint,
     PerCommitmentSecret,
 };
-use crate::tx::{CommitmentTx, HtlcDirection, HtlcTxKind, PaymentPreimage};
+use crate::tx::appendix_c::{der, htlc_expectations};
+use crate::tx::{CommitmentTx, HtlcDirection, PaymentPreimage};
 use crate::units::{FeeratePerKw, Msat};
 use crate::wire::ChannelId;
 
@@ -263,65 +262,6 @@ fn check_output_comments(name: &str, case: &Case, numbers: &[usize], built: &Com
             _ => {}
         }
     }
-}
-
-/// A signature as the appendix prints it: DER, lower-case hex, no sighash byte.
-fn der(sig: &Signature) -> String {
-    sig.serialize_der().to_lower_hex_string()
-}
-
-/// One expected HTLC transaction of a case, in signature order.
-struct HtlcExpectation {
-    vout: u32,
-    id: usize,
-    kind: HtlcTxKind,
-    remote_sig: String,
-    local_sig: String,
-    tx: String,
-}
-
-/// The case's blocks `signature for output #v (htlc-<kind> for htlc #n)`, then the two HTLC
-/// signatures and `htlc_<kind>_tx (htlc #n): <hex>`.
-fn htlc_expectations(case: &Case) -> Vec<HtlcExpectation> {
-    let mut out: Vec<HtlcExpectation> = Vec::new();
-    for line in &case.lines {
-        if let Some(rest) = line.strip_prefix("signature for output #") {
-            let (vout, rest) = rest.split_once(" (htlc-").unwrap();
-            let (kind, id) = rest
-                .trim_end_matches(')')
-                .split_once(" for htlc #")
-                .unwrap();
-            out.push(HtlcExpectation {
-                vout: vout.parse().unwrap(),
-                id: id.parse().unwrap(),
-                kind: match kind {
-                    "success" => HtlcTxKind::Success,
-                    "timeout" => HtlcTxKind::Timeout,
-                    other => panic!("HTLC transaction kind {other}"),
-                },
-                remote_sig: String::new(),
-                local_sig: String::new(),
-                tx: String::new(),
-            });
-        } else if let Some(last) = out.last_mut() {
-            if let Some(sig) = line.strip_prefix("remote_htlc_signature = ") {
-                sig.clone_into(&mut last.remote_sig);
-            } else if let Some(sig) = line.strip_prefix("local_htlc_signature = ") {
-                sig.clone_into(&mut last.local_sig);
-            } else if let Some((label, tx)) = line.split_once("): ") {
-                let kind = match last.kind {
-                    HtlcTxKind::Success => "success",
-                    HtlcTxKind::Timeout => "timeout",
-                };
-                assert_eq!(label, format!("htlc_{kind}_tx (htlc #{}", last.id));
-                tx.clone_into(&mut last.tx);
-            }
-        }
-    }
-    for e in &out {
-        assert!(!e.remote_sig.is_empty() && !e.local_sig.is_empty() && !e.tx.is_empty());
-    }
-    out
 }
 
 /// Runs the Appendix C case `name` with the appendix's HTLCs `ids` through the core.

@@ -6,18 +6,17 @@
 //! for every HTLC-timeout / HTLC-success transaction in signature order.
 
 use bitcoin::consensus::encode::serialize_hex;
-use bitcoin::hex::DisplayHex;
-use bitcoin::secp256k1::ecdsa::Signature;
 use bitcoin::secp256k1::{All, PublicKey, Secp256k1, SecretKey};
 use bitcoin::{Amount, OutPoint, Txid};
 
+use super::appendix_c::{der, htlc_expectations};
 use super::*;
 use crate::keys::vectors::{hex, hex32, parse_pubkey, parse_secret, Case, Fields, Vectors};
 use crate::keys::{
     derive_privkey, ChannelBasepoints, CommitmentKeys, CommitmentNumber, ObscuringFactor,
     PerCommitmentPoint, PerCommitmentSecret,
 };
-use crate::tx::{HtlcTxKind, PaymentPreimage};
+use crate::tx::PaymentPreimage;
 
 const APPENDIX_C: &str =
     include_str!("../../../wire-spec/vectors/bolt03-appendix-c-commitments.txt");
@@ -214,11 +213,6 @@ fn check_output_comments(case: &Case, setup: &Setup, ids: &[usize], built: &Comm
     }
 }
 
-/// A signature as the appendix prints it: DER, lower-case hex, no sighash byte.
-fn der(sig: &Signature) -> String {
-    sig.serialize_der().to_lower_hex_string()
-}
-
 /// Runs the Appendix C case `name` with the appendix's HTLCs `ids`.
 fn run_case(name: &str, ids: &[usize]) {
     let vectors = Vectors::parse(APPENDIX_C);
@@ -307,69 +301,6 @@ fn run_case(name: &str, ids: &[usize]) {
             .unwrap();
         assert_eq!(serialize_hex(&signed), e.tx, "{name}: htlc #{} tx", e.id);
     }
-}
-
-/// One expected HTLC transaction of a case.
-struct HtlcExpectation {
-    vout: u32,
-    id: usize,
-    kind: HtlcTxKind,
-    remote_sig: String,
-    local_sig: String,
-    tx: String,
-}
-
-fn htlc_expectations(case: &Case) -> Vec<HtlcExpectation> {
-    let mut out: Vec<HtlcExpectation> = Vec::new();
-    for line in &case.lines {
-        if let Some(rest) = line.strip_prefix("signature for output #") {
-            // "0 (htlc-success for htlc #0)"
-            let (vout, rest) = rest.split_once(" (htlc-").unwrap();
-            let (kind, id) = rest
-                .trim_end_matches(')')
-                .split_once(" for htlc #")
-                .unwrap();
-            out.push(HtlcExpectation {
-                vout: vout.parse().unwrap(),
-                id: id.parse().unwrap(),
-                kind: if kind == "success" {
-                    HtlcTxKind::Success
-                } else {
-                    HtlcTxKind::Timeout
-                },
-                remote_sig: String::new(),
-                local_sig: String::new(),
-                tx: String::new(),
-            });
-            continue;
-        }
-        let Some(last) = out.last_mut() else { continue };
-        if let Some(sig) = line.strip_prefix("remote_htlc_signature = ") {
-            last.remote_sig = sig.to_owned();
-        } else if let Some(sig) = line.strip_prefix("local_htlc_signature = ") {
-            last.local_sig = sig.to_owned();
-        } else if let Some((label, tx)) = line.split_once("): ") {
-            let label_kind = if label.starts_with("htlc_success_tx") {
-                "success"
-            } else {
-                "timeout"
-            };
-            assert!(label.ends_with(&format!("#{}", last.id)), "label {label}");
-            assert_eq!(
-                last.kind,
-                if label_kind == "success" {
-                    HtlcTxKind::Success
-                } else {
-                    HtlcTxKind::Timeout
-                }
-            );
-            last.tx = tx.to_owned();
-        }
-    }
-    for e in &out {
-        assert!(!e.remote_sig.is_empty() && !e.local_sig.is_empty() && !e.tx.is_empty());
-    }
-    out
 }
 
 /// "the HTLCs are not used for the first 'simple commitment tx with no HTLCs' test, and HTLCs
