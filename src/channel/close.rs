@@ -215,7 +215,7 @@ fn funder_balance(channel: &StoredChannel) -> Amount {
     }
 }
 
-/// Whether [`initiate`] would start a mutual close: the channel is ready and we have not
+/// Whether `initiate` would start a mutual close: the channel is ready and we have not
 /// sent `shutdown` yet. Lets the caller check before it asks the wallet for an address.
 pub fn can_initiate(channel: &StoredChannel, close: &CloseState) -> Result<(), CloseError> {
     if channel.status != ChannelStatus::Ready {

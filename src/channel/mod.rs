@@ -18,7 +18,7 @@
 //! # BOLT 2 requirements and the tests that prove them
 //!
 //! Every rule the core enforces on the peer (and the sending rules it keeps itself), with
-//! its test in `channel/tests/` (run on the [`Pair`](tests) harness: two cores, in-memory
+//! its test in `channel/tests/` (run on the `Pair` harness: two cores, in-memory
 //! queues, restarts from what was persisted):
 //!
 //! | requirement | reaction | test |

@@ -1,8 +1,9 @@
-//! The node actor: one task that owns the peer table and the runtime view of every stored
-//! channel, and routes between the control API, the peer actors and the chain notifier.
+//! The node actor: one task that owns the peer table and the core of every stored channel
+//! ([`crate::channel::Channel`]), and routes between the control API, the peer actors, the
+//! chain notifier and the watcher.
 //!
-//! It holds no protocol rule: channel decisions are made by [`crate::channel::establish`],
-//! reservations by the peer actors. It executes their steps in order, persisting before it
+//! It holds no protocol rule: channel decisions are made by the channel cores, reservations
+//! by the peer actors. It runs the actions a core returns in order, persisting before it
 //! sends.
 #![allow(clippy::disallowed_methods)] // an actor: tasks, timers and clocks
 
