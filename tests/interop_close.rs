@@ -21,22 +21,17 @@
 mod common;
 #[path = "common/ldk/mod.rs"]
 mod ldk;
+#[path = "common/ldk/pair.rs"]
+mod pair;
 
-use std::sync::Arc;
-
-use bitcoin::secp256k1::PublicKey;
 use bitcoin::{Amount, OutPoint, Transaction, Txid};
-use common::procs::{ChainProcess, NodeProcess, RegtestProcess};
+use common::procs::ChainProcess;
 use common::{wait_for, DEADLINE};
-use ldk::node::{user_config, LdkNode};
 use lightning::events::{ClosureReason, Event};
-use lightning::ln::types::ChannelId as LdkChannelId;
+use pair::{petrel_ok, petrel_total, Dialler, Pair, Setup};
 use petrel::chain::ChainSource as _;
 use petrel::units::BlockHeight;
 use serde_json::{json, Value};
-
-/// Confirmations each side asks for before `channel_ready`.
-const MINIMUM_DEPTH: u32 = 3;
 
 /// LDK reports a close's outputs spendable once the closing transaction is this deep
 /// (`ANTI_REORG_DELAY`); Petrel's watcher calls a channel closed at the same depth.
@@ -46,182 +41,16 @@ const ANTI_REORG_DELAY: u32 = 6;
 /// (`our_to_self_delay`) and Petrel's (`LocalConfig::default`) are both 144 blocks.
 const TO_SELF_DELAY: u32 = 144;
 
-/// Runs a Petrel CLI verb that must succeed, off the async workers.
-fn petrel_ok(node: &NodeProcess, args: &[&str]) -> Value {
-    tokio::task::block_in_place(|| node.ok(args))
-}
+/// The pair every test here starts from: both wallets with one mature coinbase, Petrel
+/// dialling; its start totals are what the conservation checks count from.
+const SETUP: Setup = Setup {
+    seed: [0x2e; 32],
+    fund_ldk: true,
+    dialler: Dialler::Petrel,
+};
 
-/// Petrel's view of the channel with this id.
-fn petrel_channel(node: &NodeProcess, channel_id: &str) -> Value {
-    tokio::task::block_in_place(|| node.channels())
-        .into_iter()
-        .find(|c| c["channel_id"] == channel_id)
-        .unwrap_or_else(|| panic!("Petrel has no channel {channel_id}"))
-}
-
-/// Everything Petrel's wallet holds, confirmed or not.
-fn petrel_total(node: &NodeProcess) -> u64 {
-    let balance = petrel_ok(node, &["balance"]);
-    [
-        "confirmed_sat",
-        "unconfirmed_sat",
-        "locked_sat",
-        "immature_sat",
-    ]
-    .iter()
-    .map(|k| balance[k].as_u64().expect("balance field"))
-    .sum()
-}
-
-/// A Petrel node and an LDK node on one regtest chain, both with one mature coinbase,
-/// connected (Petrel dialled), and what they held together at that point.
-struct Pair {
-    chain: RegtestProcess,
-    petrel: NodeProcess,
-    petrel_id: PublicKey,
-    ldk: Arc<LdkNode>,
-    /// The chain's height when the totals were taken.
-    start_height: u32,
-    /// Petrel's wallet plus LDK's, at `start_height`.
-    start_total: u64,
-}
-
+/// What only the closing tests do with the shared [`Pair`].
 impl Pair {
-    async fn start() -> Pair {
-        let chain = RegtestProcess::start();
-        let petrel = NodeProcess::start(&chain, &[]);
-        let petrel_id: PublicKey = petrel.node_id.parse().unwrap();
-        let ldk = LdkNode::start([0x2e; 32], chain.rpc(), user_config(MINIMUM_DEPTH)).await;
-
-        let petrel_address = petrel_ok(&petrel, &["newaddress"])["address"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let ldk_address = ldk.wallet.lock().unwrap().address.to_string();
-        chain.mine_to(1, &petrel_address).await;
-        chain.mine_to(1, &ldk_address).await;
-        chain.mine(100).await;
-        let tip = u32::try_from(chain.height().await).unwrap();
-        wait_for("Petrel's coinbase to mature", DEADLINE, || async {
-            let balance = petrel_ok(&petrel, &["balance"]);
-            (balance["confirmed_sat"].as_u64()? > 0).then_some(())
-        })
-        .await;
-        wait_for("LDK to sync to the tip", DEADLINE, || async {
-            (ldk.synced_height() == tip).then_some(())
-        })
-        .await;
-        assert!(ldk.wallet.lock().unwrap().spendable() > Amount::ZERO);
-
-        let target = format!("{}@{}", ldk.node_id, ldk.listen);
-        petrel_ok(&petrel, &["connect", &target]);
-        wait_for("LDK to list Petrel as a peer", DEADLINE, || async {
-            ldk.peers.peer_by_node_id(&petrel_id).map(|_| ())
-        })
-        .await;
-        let start_total = petrel_total(&petrel) + ldk.wallet.lock().unwrap().spendable().to_sat();
-        Pair {
-            chain,
-            petrel,
-            petrel_id,
-            ldk,
-            start_height: tip,
-            start_total,
-        }
-    }
-
-    async fn mine(&self, n: u32) {
-        self.chain.mine(n).await;
-    }
-
-    /// LDK's id for the channel Petrel calls `channel_id`.
-    fn ldk_channel_id(&self, channel_id: &str) -> LdkChannelId {
-        self.ldk
-            .manager
-            .list_channels()
-            .into_iter()
-            .find(|c| c.channel_id.to_string() == channel_id)
-            .map(|c| c.channel_id)
-            .unwrap_or_else(|| panic!("LDK has no channel {channel_id}"))
-    }
-
-    /// `petrel open` to LDK; returns the channel id once LDK has it pending.
-    async fn petrel_opens(&self, funding_sat: u64, push_msat: u64) -> String {
-        let opened = petrel_ok(
-            &self.petrel,
-            &[
-                "open",
-                &self.ldk.node_id.to_string(),
-                &funding_sat.to_string(),
-                "--push-msat",
-                &push_msat.to_string(),
-            ],
-        );
-        let channel_id = opened["channel_id"].as_str().unwrap().to_string();
-        let ldk = &self.ldk;
-        wait_for("LDK's ChannelPending event", DEADLINE, || async {
-            ldk.events_where(|e| match e {
-                Event::ChannelPending { channel_id: id, .. } if id.to_string() == channel_id => {
-                    Some(())
-                }
-                _ => None,
-            })
-            .into_iter()
-            .next()
-        })
-        .await;
-        channel_id
-    }
-
-    /// LDK's `create_channel` to Petrel; returns the channel id once LDK has broadcast the
-    /// funding and Petrel stored the channel.
-    async fn ldk_opens(&self, funding_sat: u64, push_msat: u64) -> String {
-        let (channel_id, _) = self
-            .ldk
-            .open_to(self.petrel_id, funding_sat, push_msat)
-            .await;
-        wait_for("Petrel to store the channel", DEADLINE, || async {
-            tokio::task::block_in_place(|| self.petrel.channels())
-                .iter()
-                .any(|c| c["channel_id"] == channel_id.as_str())
-                .then_some(())
-        })
-        .await;
-        channel_id
-    }
-
-    /// Mines the funding deep enough and waits until both sides call every channel ready.
-    async fn confirm_ready(&self, ids: &[&str]) {
-        self.mine(MINIMUM_DEPTH).await;
-        for id in ids {
-            self.wait_petrel_state(id, "ready").await;
-        }
-        let ldk = &self.ldk;
-        wait_for("LDK to call the channels usable", DEADLINE, || async {
-            let channels = ldk.manager.list_channels();
-            ids.iter()
-                .all(|id| {
-                    channels
-                        .iter()
-                        .any(|c| c.channel_id.to_string() == *id && c.is_usable)
-                })
-                .then_some(())
-        })
-        .await;
-    }
-
-    async fn wait_petrel_state(&self, channel_id: &str, state: &str) -> Value {
-        wait_for(
-            &format!("Petrel's channel to be {state}"),
-            DEADLINE,
-            || async {
-                let c = petrel_channel(&self.petrel, channel_id);
-                (c["state"] == state).then_some(c)
-            },
-        )
-        .await
-    }
-
     /// Waits for LDK's `ChannelClosed` event for the channel; returns its reason.
     async fn wait_ldk_closed(&self, channel_id: &str) -> ClosureReason {
         let ldk = &self.ldk;
@@ -366,11 +195,7 @@ impl Pair {
 /// the channel closed cooperatively with that transaction, and LDK reports a cooperative
 /// closure started by the right side. Returns the closing transaction.
 async fn close_mutually(pair: &Pair, channel_id: &str, ldk_starts: bool) -> Transaction {
-    let funding: OutPoint = petrel_channel(&pair.petrel, channel_id)["funding_outpoint"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let funding = funding_outpoint(pair, channel_id);
     if ldk_starts {
         pair.ldk
             .manager
@@ -421,7 +246,7 @@ async fn check_petrel_closed_cooperatively(pair: &Pair, channel_id: &str, closin
 /// side. Petrel's output in each closing transaction is its channel balance (less the fee
 /// where it is the funder), and everything adds up.
 async fn mutual_closes(ldk_starts: bool) {
-    let pair = Pair::start().await;
+    let pair = Pair::start_with(SETUP).await;
     let petrel_start = petrel_total(&pair.petrel);
     // LDK funds 1,000,000 and pushes Petrel 300,000 sat; Petrel funds 800,000 and pushes LDK
     // 100,000 sat.
@@ -450,7 +275,7 @@ async fn mutual_closes(ldk_starts: bool) {
     let petrel_funding_cost = 800_000
         + pair
             .fee_of_txid(
-                petrel_channel(&pair.petrel, &petrel_funded)["funding_outpoint"]
+                pair.petrel_view(&petrel_funded)["funding_outpoint"]
                     .as_str()
                     .unwrap()
                     .split(':')
@@ -475,7 +300,7 @@ async fn petrel_closes_cooperatively() {
 
 /// The funding outpoint of Petrel's channel.
 fn funding_outpoint(pair: &Pair, channel_id: &str) -> OutPoint {
-    petrel_channel(&pair.petrel, channel_id)["funding_outpoint"]
+    pair.petrel_view(channel_id)["funding_outpoint"]
         .as_str()
         .unwrap()
         .parse()
@@ -497,7 +322,7 @@ async fn mine_to_height(pair: &Pair, height: u32) {
 /// Waits for Petrel's first live sweep of `kind` for the channel; returns its txid.
 async fn wait_petrel_sweep(pair: &Pair, channel_id: &str, kind: &str) -> String {
     wait_for(&format!("Petrel's {kind} sweep"), DEADLINE, || async {
-        let c = petrel_channel(&pair.petrel, channel_id);
+        let c = pair.petrel_view(channel_id);
         c["close"]["sweeps"]
             .as_array()?
             .iter()
@@ -515,7 +340,7 @@ async fn wait_petrel_sweep(pair: &Pair, channel_id: &str, kind: &str) -> String 
 /// its sweep's fee.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ldk_force_closes_and_petrel_sweeps_to_remote() {
-    let pair = Pair::start().await;
+    let pair = Pair::start_with(SETUP).await;
     let petrel_start = petrel_total(&pair.petrel);
     let channel_id = pair.ldk_opens(1_000_000, 400_000_000).await;
     pair.confirm_ready(&[&channel_id]).await;
@@ -555,7 +380,7 @@ async fn ldk_force_closes_and_petrel_sweeps_to_remote() {
     pair.mine(1).await;
     let confirmed_at = u32::try_from(pair.chain.height().await).unwrap();
     let sweep = wait_petrel_sweep(&pair, &channel_id, "to_remote").await;
-    let c = petrel_channel(&pair.petrel, &channel_id);
+    let c = pair.petrel_view(&channel_id);
     assert_eq!(c["close"]["how"], "remote_force_close");
     assert_eq!(c["close"]["closing_txid"], commitment_txid.to_string());
     pair.mine(ANTI_REORG_DELAY).await;
@@ -585,7 +410,7 @@ async fn ldk_force_closes_and_petrel_sweeps_to_remote() {
 /// `to_remote`; Petrel sweeps its `to_local` once the 144 blocks LDK imposed have passed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn petrel_force_closes_and_ldk_sees_it() {
-    let pair = Pair::start().await;
+    let pair = Pair::start_with(SETUP).await;
     let petrel_start = petrel_total(&pair.petrel);
     let channel_id = pair.petrel_opens(800_000, 250_000_000).await;
     pair.confirm_ready(&[&channel_id]).await;
@@ -607,14 +432,9 @@ async fn petrel_force_closes_and_ldk_sees_it() {
     let confirmed_at = u32::try_from(pair.chain.height().await).unwrap();
     let reason = pair.wait_ldk_closed(&channel_id).await;
     assert_eq!(reason, ClosureReason::CommitmentTxConfirmed);
-    assert!(ldk
-        .manager
-        .list_channels()
-        .iter()
-        .all(|c| c.channel_id.to_string() != channel_id));
+    assert!(pair.ldk_channel(&channel_id).is_none());
     wait_for("Petrel to see its force close", DEADLINE, || async {
-        (petrel_channel(&pair.petrel, &channel_id)["close"]["how"] == "local_force_close")
-            .then_some(())
+        (pair.petrel_view(&channel_id)["close"]["how"] == "local_force_close").then_some(())
     })
     .await;
 
@@ -627,10 +447,7 @@ async fn petrel_force_closes_and_ldk_sees_it() {
     );
     // Petrel's to_local is not sweepable one block before the delay LDK imposed ends.
     mine_to_height(&pair, confirmed_at + TO_SELF_DELAY - 2).await;
-    assert_eq!(
-        petrel_channel(&pair.petrel, &channel_id)["close"]["sweeps"],
-        json!([])
-    );
+    assert_eq!(pair.petrel_view(&channel_id)["close"]["sweeps"], json!([]));
     pair.mine(1).await;
     let sweep = wait_petrel_sweep(&pair, &channel_id, "to_local").await;
     pair.mine(ANTI_REORG_DELAY).await;
@@ -654,7 +471,7 @@ async fn petrel_force_closes_and_ldk_sees_it() {
 /// `to_remote`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_error_from_ldk_makes_petrel_force_close() {
-    let pair = Pair::start().await;
+    let pair = Pair::start_with(SETUP).await;
     let petrel_start = petrel_total(&pair.petrel);
     let channel_id = pair.ldk_opens(1_000_000, 400_000_000).await;
     pair.confirm_ready(&[&channel_id]).await;
@@ -704,8 +521,7 @@ async fn an_error_from_ldk_makes_petrel_force_close() {
     pair.mine(1).await;
     let confirmed_at = u32::try_from(pair.chain.height().await).unwrap();
     wait_for("Petrel to see its force close", DEADLINE, || async {
-        (petrel_channel(&pair.petrel, &channel_id)["close"]["how"] == "local_force_close")
-            .then_some(())
+        (pair.petrel_view(&channel_id)["close"]["how"] == "local_force_close").then_some(())
     })
     .await;
     pair.mine(ANTI_REORG_DELAY - 1).await;
@@ -732,7 +548,7 @@ async fn an_error_for_all_channels_makes_petrel_force_close_each() {
     use futures_util::SinkExt as _;
     use lightning::sign::NodeSigner as _;
 
-    let pair = Pair::start().await;
+    let pair = Pair::start_with(SETUP).await;
     let petrel_start = petrel_total(&pair.petrel);
     let ldk_funded = pair.ldk_opens(1_000_000, 400_000_000).await;
     let petrel_funded = pair.petrel_opens(800_000, 250_000_000).await;
@@ -828,7 +644,7 @@ async fn an_error_for_all_channels_makes_petrel_force_close_each() {
 async fn a_shutdown_with_an_invalid_script_gets_a_warning_and_changes_nothing() {
     use futures_util::{SinkExt as _, StreamExt as _};
 
-    let pair = Pair::start().await;
+    let pair = Pair::start_with(SETUP).await;
     let id = pair.ldk_opens(1_000_000, 0).await;
     pair.confirm_ready(&[&id]).await;
     let funding = funding_outpoint(&pair, &id);
@@ -876,7 +692,7 @@ async fn a_shutdown_with_an_invalid_script_gets_a_warning_and_changes_nothing() 
     drop(framed);
 
     // Nothing changed: still ready, no close recorded, the funding output unspent.
-    let channel = petrel_channel(&pair.petrel, &id);
+    let channel = pair.petrel_view(&id);
     assert_eq!(channel["state"], "ready", "{channel}");
     let history = petrel_ok(&pair.petrel, &["history", &id]);
     assert!(

@@ -15,124 +15,34 @@
 mod common;
 #[path = "common/ldk/mod.rs"]
 mod ldk;
-
-use std::sync::Arc;
+#[path = "common/ldk/pair.rs"]
+mod pair;
 
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::Amount;
-use common::procs::{ChainProcess, NodeProcess, RegtestProcess};
 use common::{wait_for, DEADLINE};
-use ldk::node::{user_config, LdkNode};
+use ldk::node::user_config;
 use lightning::events::{ClosureReason, Event};
 use lightning::ln::channel_state::ChannelDetails;
 use lightning::types::features::ChannelTypeFeatures;
+use pair::{Dialler, Pair, Setup, MINIMUM_DEPTH};
 use petrel::funding::LocalConfig;
 use serde_json::Value;
 
-/// Confirmations each side asks for (Petrel's default `minimum_depth` is 3 too).
-const MINIMUM_DEPTH: u32 = 3;
+/// The pair every test here starts from: both wallets with a mature coinbase (LDK opens
+/// channels too), Petrel dialling.
+const SETUP: Setup = Setup {
+    seed: [0x1d; 32],
+    fund_ldk: true,
+    dialler: Dialler::Petrel,
+};
 
-/// Runs a Petrel CLI verb that must succeed, off the async workers.
-fn petrel_ok(node: &NodeProcess, args: &[&str]) -> Value {
-    tokio::task::block_in_place(|| node.ok(args))
-}
-
-/// Petrel's view of the channel with this id, if it has one.
-fn petrel_channel(node: &NodeProcess, channel_id: &str) -> Option<Value> {
-    tokio::task::block_in_place(|| node.channels())
-        .into_iter()
-        .find(|c| c["channel_id"] == channel_id)
-}
-
-/// Who opens the connection between the two nodes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Dialler {
-    /// `petrel connect` to LDK's listener.
-    Petrel,
-    /// LDK's `connect_outbound` to Petrel's listener.
-    Ldk,
-}
-
-/// A Petrel node and an LDK node on one regtest chain, both with mature coins, connected.
-struct Pair {
-    chain: RegtestProcess,
-    petrel: NodeProcess,
-    petrel_id: PublicKey,
-    ldk: Arc<LdkNode>,
-}
-
+/// What only the opening tests do with the shared [`Pair`].
 impl Pair {
-    async fn start() -> Pair {
-        Pair::start_dialled_by(Dialler::Petrel).await
-    }
-
-    async fn start_dialled_by(dialler: Dialler) -> Pair {
-        let chain = RegtestProcess::start();
-        let petrel = NodeProcess::start(&chain, &[]);
-        let petrel_id: PublicKey = petrel.node_id.parse().unwrap();
-        let ldk = LdkNode::start([0x1d; 32], chain.rpc(), user_config(MINIMUM_DEPTH)).await;
-
-        let petrel_address = petrel_ok(&petrel, &["newaddress"])["address"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let ldk_address = ldk.wallet.lock().unwrap().address.to_string();
-        chain.mine_to(1, &petrel_address).await;
-        chain.mine_to(1, &ldk_address).await;
-        chain.mine(100).await;
-        let tip = u32::try_from(chain.height().await).unwrap();
-        wait_for("Petrel's coinbase to mature", DEADLINE, || async {
-            let balance = petrel_ok(&petrel, &["balance"]);
-            (balance["confirmed_sat"].as_u64()? > 0).then_some(())
-        })
-        .await;
-        wait_for(
-            "LDK to sync and its coinbase to mature",
-            DEADLINE,
-            || async {
-                (ldk.synced_height() == tip
-                    && ldk.wallet.lock().unwrap().spendable() > Amount::ZERO)
-                    .then_some(())
-            },
-        )
-        .await;
-
-        match dialler {
-            Dialler::Petrel => {
-                let target = format!("{}@{}", ldk.node_id, ldk.listen);
-                let connected = petrel_ok(&petrel, &["connect", &target]);
-                assert_eq!(connected["node_id"], ldk.node_id.to_string());
-            }
-            Dialler::Ldk => {
-                ldk.connect(petrel_id, petrel.listen.parse().unwrap()).await;
-                wait_for("Petrel to list LDK as a peer", DEADLINE, || async {
-                    let peers = petrel_ok(&petrel, &["peers"]);
-                    peers
-                        .as_array()?
-                        .iter()
-                        .any(|p| p["node_id"] == ldk.node_id.to_string() && p["connected"] == true)
-                        .then_some(())
-                })
-                .await;
-            }
-        }
-        wait_for("LDK to list Petrel as a peer", DEADLINE, || async {
-            let peer = ldk.peers.peer_by_node_id(&petrel_id)?;
-            (peer.is_inbound_connection == (dialler == Dialler::Petrel)).then_some(())
-        })
-        .await;
-        Pair {
-            chain,
-            petrel,
-            petrel_id,
-            ldk,
-        }
-    }
-
     /// Mines `MINIMUM_DEPTH` blocks, then waits for LDK's `ChannelReady` for `channel_id` and
     /// for Petrel to call the channel "ready".
     async fn confirm_and_wait_ready(&self, channel_id: &str) -> (Value, ChannelDetails) {
-        self.chain.mine(MINIMUM_DEPTH).await;
+        self.mine(MINIMUM_DEPTH).await;
         let ldk = &self.ldk;
         let ready = wait_for("LDK's ChannelReady event", DEADLINE, || async {
             let ready = ldk.events_where(|e| match e {
@@ -151,16 +61,8 @@ impl Pair {
         .await;
         assert_eq!(ready.0, self.petrel_id);
         assert_eq!(ready.1, ChannelTypeFeatures::only_static_remote_key());
-        let petrel_view = wait_for("Petrel's channel to be ready", DEADLINE, || async {
-            petrel_channel(&self.petrel, channel_id).filter(|c| c["state"] == "ready")
-        })
-        .await;
-        let details = ldk
-            .manager
-            .list_channels()
-            .into_iter()
-            .find(|c| c.channel_id.to_string() == channel_id)
-            .expect("LDK lists the channel");
+        let petrel_view = self.wait_petrel_state(channel_id, "ready").await;
+        let details = self.ldk_channel(channel_id).expect("LDK lists the channel");
         assert!(
             details.is_channel_ready && details.is_usable,
             "{details:?}\n--- Petrel log ---\n{}\n--- LDK log ---\n{}",
@@ -257,19 +159,9 @@ impl Pair {
 
     /// `petrel open` to LDK: LDK sees the request (its driver accepts it), both sides store
     /// the channel as pending with the funding Petrel broadcast. Returns the channel id.
-    async fn petrel_opens(&self, funding_sat: u64, push_msat: u64) -> String {
-        let ldk = &self.ldk;
+    async fn petrel_opens_checked(&self, funding_sat: u64, push_msat: u64) -> String {
         let requests_before = self.open_requests().len();
-        let opened = petrel_ok(
-            &self.petrel,
-            &[
-                "open",
-                &ldk.node_id.to_string(),
-                &funding_sat.to_string(),
-                "--push-msat",
-                &push_msat.to_string(),
-            ],
-        );
+        let opened = self.petrel_open(funding_sat, push_msat);
         let channel_id = opened["channel_id"].as_str().unwrap().to_string();
         let requests = self.open_requests();
         assert_eq!(
@@ -280,27 +172,12 @@ impl Pair {
                 ChannelTypeFeatures::only_static_remote_key()
             )]
         );
-        let pending = wait_for("LDK's ChannelPending event", DEADLINE, || async {
-            ldk.events_where(|e| match e {
-                Event::ChannelPending {
-                    channel_id: id,
-                    funding_txo,
-                    ..
-                } if id.to_string() == channel_id => Some(*funding_txo),
-                _ => None,
-            })
-            .into_iter()
-            .next()
-        })
-        .await;
+        let pending = self.wait_ldk_pending(&channel_id).await;
         assert_eq!(pending.txid.to_string(), opened["funding_txid"]);
         assert_eq!(u64::from(pending.vout), opened["funding_output_index"]);
         // `open` answers once the channel is stored; the node's `channels` list catches up
         // when the node actor has handled the peer actor's report.
-        let stored = wait_for("Petrel to list the channel", DEADLINE, || async {
-            petrel_channel(&self.petrel, &channel_id)
-        })
-        .await;
+        let stored = self.wait_petrel_lists(&channel_id).await;
         assert_eq!(stored["state"], "pending");
         assert_eq!(stored["role"], "initiator");
         channel_id
@@ -326,15 +203,12 @@ impl Pair {
     /// LDK's `create_channel` to Petrel: the driver funds it from LDK's wallet, LDK broadcasts
     /// once Petrel has signed, and Petrel stores the channel as pending. Returns the channel
     /// id.
-    async fn ldk_opens(&self, funding_sat: u64, push_msat: u64) -> String {
+    async fn ldk_opens_checked(&self, funding_sat: u64, push_msat: u64) -> String {
         let (channel_id, _) = self
             .ldk
             .open_to(self.petrel_id, funding_sat, push_msat)
             .await;
-        let stored = wait_for("Petrel to store the channel", DEADLINE, || async {
-            petrel_channel(&self.petrel, &channel_id)
-        })
-        .await;
+        let stored = self.wait_petrel_lists(&channel_id).await;
         assert_eq!(stored["state"], "pending");
         assert_eq!(stored["role"], "responder");
         channel_id
@@ -343,21 +217,13 @@ impl Pair {
     /// Waits until LDK lists Petrel as connected again and calls every channel in `ids`
     /// usable: LDK clears a channel's "peer disconnected" state only once it has accepted the
     /// peer's `channel_reestablish`. Petrel must have logged no reestablish failure.
-    async fn wait_reestablished(&self, ids: &[&str]) {
-        let ldk = &self.ldk;
+    async fn wait_all_reestablished(&self, ids: &[&str]) {
         wait_for(
             "LDK to have Petrel back with usable channels",
             DEADLINE,
             || async {
-                ldk.peers.peer_by_node_id(&self.petrel_id)?;
-                let channels = ldk.manager.list_channels();
-                ids.iter()
-                    .all(|id| {
-                        channels
-                            .iter()
-                            .any(|c| c.channel_id.to_string() == *id && c.is_usable)
-                    })
-                    .then_some(())
+                self.ldk.peers.peer_by_node_id(&self.petrel_id)?;
+                self.ldk_calls_usable(ids).then_some(())
             },
         )
         .await;
@@ -368,16 +234,16 @@ impl Pair {
             self.petrel.log_tail()
         );
         for id in ids {
-            assert_eq!(petrel_channel(&self.petrel, id).unwrap()["state"], "ready");
+            assert_eq!(self.petrel_channel(id).unwrap()["state"], "ready");
         }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn petrel_opens_a_channel_to_ldk() {
-    let pair = Pair::start().await;
+    let pair = Pair::start_with(SETUP).await;
     let (funding_sat, push_msat) = (1_000_000u64, 100_000_000u64);
-    let channel_id = pair.petrel_opens(funding_sat, push_msat).await;
+    let channel_id = pair.petrel_opens_checked(funding_sat, push_msat).await;
     let (petrel_view, details) = pair.confirm_and_wait_ready(&channel_id).await;
     pair.check_connection_survives_channel_update().await;
     assert_eq!(petrel_view["role"], "initiator");
@@ -389,9 +255,13 @@ async fn petrel_opens_a_channel_to_ldk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ldk_opens_a_channel_to_petrel() {
     // Over a connection LDK made to Petrel's listener (the other tests use one Petrel made).
-    let pair = Pair::start_dialled_by(Dialler::Ldk).await;
+    let pair = Pair::start_with(Setup {
+        dialler: Dialler::Ldk,
+        ..SETUP
+    })
+    .await;
     let (funding_sat, push_msat) = (1_500_000u64, 200_000_000u64);
-    let channel_id = pair.ldk_opens(funding_sat, push_msat).await;
+    let channel_id = pair.ldk_opens_checked(funding_sat, push_msat).await;
     let (petrel_view, details) = pair.confirm_and_wait_ready(&channel_id).await;
     pair.check_connection_survives_channel_update().await;
     assert!(details.is_outbound);
@@ -405,21 +275,21 @@ async fn ldk_opens_a_channel_to_petrel() {
 /// channel is usable again on both sides with unchanged balances.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ready_channels_reestablish_after_reconnect_and_restart() {
-    let mut pair = Pair::start().await;
-    let outbound = pair.petrel_opens(1_000_000, 0).await;
-    let inbound = pair.ldk_opens(800_000, 0).await;
+    let mut pair = Pair::start_with(SETUP).await;
+    let outbound = pair.petrel_opens_checked(1_000_000, 0).await;
+    let inbound = pair.ldk_opens_checked(800_000, 0).await;
     pair.confirm_and_wait_ready(&outbound).await;
     pair.confirm_and_wait_ready(&inbound).await;
     let before = (
-        petrel_channel(&pair.petrel, &outbound).unwrap(),
-        petrel_channel(&pair.petrel, &inbound).unwrap(),
+        pair.petrel_channel(&outbound).unwrap(),
+        pair.petrel_channel(&inbound).unwrap(),
     );
-    let reestablished = pair.ldk.logger.count("Received message ChannelReestablish");
+    let reestablished = pair.reestablishes_received();
 
     pair.ldk.peers.disconnect_by_node_id(pair.petrel_id);
-    pair.wait_reestablished(&[&outbound, &inbound]).await;
+    pair.wait_all_reestablished(&[&outbound, &inbound]).await;
     assert_eq!(
-        pair.ldk.logger.count("Received message ChannelReestablish"),
+        pair.reestablishes_received(),
         reestablished + 2,
         "one channel_reestablish per channel"
     );
@@ -428,17 +298,13 @@ async fn ready_channels_reestablish_after_reconnect_and_restart() {
     // messages rather than for "usable", which the old connection also was.
     tokio::task::block_in_place(|| pair.petrel.restart());
     wait_for("the restarted Petrel to reestablish", DEADLINE, || async {
-        (pair.ldk.logger.count("Received message ChannelReestablish") >= reestablished + 4)
-            .then_some(())
+        (pair.reestablishes_received() >= reestablished + 4).then_some(())
     })
     .await;
-    pair.wait_reestablished(&[&outbound, &inbound]).await;
-    assert_eq!(
-        pair.ldk.logger.count("Received message ChannelReestablish"),
-        reestablished + 4
-    );
+    pair.wait_all_reestablished(&[&outbound, &inbound]).await;
+    assert_eq!(pair.reestablishes_received(), reestablished + 4);
     for (id, old) in [(&outbound, &before.0), (&inbound, &before.1)] {
-        let now = petrel_channel(&pair.petrel, id).unwrap();
+        let now = pair.petrel_channel(id).unwrap();
         for field in [
             "local_balance_msat",
             "remote_balance_msat",
@@ -453,12 +319,12 @@ async fn ready_channels_reestablish_after_reconnect_and_restart() {
 /// reestablish it (nothing to retransmit yet), and it reaches `channel_ready` once mined.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pending_channel_reestablishes_and_then_confirms() {
-    let pair = Pair::start().await;
-    let channel_id = pair.petrel_opens(600_000, 0).await;
-    let reestablished = pair.ldk.logger.count("Received message ChannelReestablish");
+    let pair = Pair::start_with(SETUP).await;
+    let channel_id = pair.petrel_opens_checked(600_000, 0).await;
+    let reestablished = pair.reestablishes_received();
     pair.ldk.peers.disconnect_by_node_id(pair.petrel_id);
     wait_for("Petrel to redial and reestablish", DEADLINE, || async {
-        (pair.ldk.logger.count("Received message ChannelReestablish") > reestablished).then_some(())
+        (pair.reestablishes_received() > reestablished).then_some(())
     })
     .await;
     let (petrel_view, details) = pair.confirm_and_wait_ready(&channel_id).await;
@@ -471,7 +337,7 @@ async fn a_pending_channel_reestablishes_and_then_confirms() {
 /// private channel right after.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_announced_channel_from_ldk_is_refused_with_a_reason() {
-    let pair = Pair::start().await;
+    let pair = Pair::start_with(SETUP).await;
     let ldk = &pair.ldk;
     let mut public = user_config(MINIMUM_DEPTH);
     public.channel_handshake_config.announce_for_forwarding = true;
@@ -510,7 +376,7 @@ async fn an_announced_channel_from_ldk_is_refused_with_a_reason() {
     assert!(tokio::task::block_in_place(|| pair.petrel.channels()).is_empty());
 
     assert!(ldk.peers.peer_by_node_id(&pair.petrel_id).is_some());
-    let channel_id = pair.ldk_opens(700_000, 0).await;
+    let channel_id = pair.ldk_opens_checked(700_000, 0).await;
     pair.confirm_and_wait_ready(&channel_id).await;
 }
 
@@ -520,9 +386,9 @@ async fn an_announced_channel_from_ldk_is_refused_with_a_reason() {
 /// `update_fee` made every `shutdown` impossible).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_fee_from_ldk_is_committed_and_a_mutual_close_follows() {
-    let pair = Pair::start().await;
+    let pair = Pair::start_with(SETUP).await;
     let ldk = &pair.ldk;
-    let channel_id = pair.ldk_opens(900_000, 0).await;
+    let channel_id = pair.ldk_opens_checked(900_000, 0).await;
     pair.confirm_and_wait_ready(&channel_id).await;
 
     ldk.fees.set(5_000);
@@ -533,7 +399,7 @@ async fn an_update_fee_from_ldk_is_committed_and_a_mutual_close_follows() {
     .await;
     // Committed both ways: Petrel's commitment and LDK's moved past number 0.
     let view = wait_for("Petrel to commit the new feerate", DEADLINE, || async {
-        petrel_channel(&pair.petrel, &channel_id).filter(|c| {
+        pair.petrel_channel(&channel_id).filter(|c| {
             c["feerate_sat_per_kw"] == 5_000
                 && c["commitment_number"]["local"].as_u64() >= Some(1)
                 && c["commitment_number"]["remote"].as_u64() >= Some(1)
@@ -542,10 +408,7 @@ async fn an_update_fee_from_ldk_is_committed_and_a_mutual_close_follows() {
     .await;
     assert_eq!(view["state"], "ready");
     wait_for("LDK to report the new feerate", DEADLINE, || async {
-        ldk.manager
-            .list_channels()
-            .into_iter()
-            .find(|c| c.channel_id.to_string() == channel_id)
+        pair.ldk_channel(&channel_id)
             .filter(|c| c.feerate_sat_per_1000_weight == Some(5_000) && c.is_usable)
             .map(|_| ())
     })
@@ -560,15 +423,8 @@ async fn an_update_fee_from_ldk_is_committed_and_a_mutual_close_follows() {
     assert!(closed.is_empty(), "LDK closed the channel");
 
     // LDK closes cooperatively; Petrel answers; the closing transaction confirms.
-    let ldk_id = ldk
-        .manager
-        .list_channels()
-        .into_iter()
-        .find(|c| c.channel_id.to_string() == channel_id)
-        .unwrap()
-        .channel_id;
     ldk.manager
-        .close_channel(&ldk_id, &pair.petrel_id)
+        .close_channel(&pair.ldk_channel_id(&channel_id), &pair.petrel_id)
         .expect("LDK starts the mutual close");
     wait_for("LDK's cooperative ChannelClosed", DEADLINE, || async {
         ldk.events_where(|e| match e {
@@ -583,10 +439,7 @@ async fn an_update_fee_from_ldk_is_committed_and_a_mutual_close_follows() {
         .next()
     })
     .await;
-    pair.chain.mine(6).await;
-    let closed = wait_for("Petrel to call the channel closed", DEADLINE, || async {
-        petrel_channel(&pair.petrel, &channel_id).filter(|c| c["state"] == "closed")
-    })
-    .await;
+    pair.mine(6).await;
+    let closed = pair.wait_petrel_state(&channel_id, "closed").await;
     assert_eq!(closed["close"]["how"], "cooperative", "{closed}");
 }

@@ -1,17 +1,21 @@
 //! A Petrel node (a real `petrel node` process) and an LDK node (in the test process) on one
-//! `petrel regtest` chain, connected, with the steps the channel-update interop tests share:
-//! Petrel opens a channel and both sides call it ready, both views of it are read, Petrel is
-//! restarted with a crash point armed (`PETREL_CRASH_AT`, `src/crash.rs`) and again without,
-//! and `channel_reestablish` is awaited.
+//! `petrel regtest` chain, funded and connected, with the steps the LDK interop tests
+//! (`interop_open.rs`, `interop_close.rs`, `interop_update.rs`) share: running Petrel's CLI off
+//! the async workers, either side opening a channel and both calling it ready, reading both
+//! views of a channel, restarting Petrel with a crash point armed (`PETREL_CRASH_AT`,
+//! `src/crash.rs`) and again without, and awaiting `channel_reestablish`. What only one test
+//! file checks stays in that file, some of it in an `impl Pair` block of its own.
 //!
 //! Test files include it by path next to `common` and `ldk`
 //! (`#[path = "common/ldk/pair.rs"] mod pair;`): it needs `common`, which not every test binary
 //! that includes `ldk` declares, so `ldk/mod.rs` does not list it.
+#![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bitcoin::secp256k1::PublicKey;
+use bitcoin::{Amount, OutPoint};
 use lightning::events::{ClosureReason, Event};
 use lightning::ln::channel_state::ChannelDetails;
 use lightning::ln::types::ChannelId as LdkChannelId;
@@ -39,8 +43,44 @@ pub fn petrel_cli(node: &NodeProcess, args: &[&str]) -> (bool, Value) {
     tokio::task::block_in_place(|| node.cli(args))
 }
 
-/// A Petrel node and an LDK node on one regtest chain, Petrel's wallet holding a mature
-/// coinbase, connected (Petrel dialled).
+/// Everything Petrel's wallet holds, confirmed or not.
+pub fn petrel_total(node: &NodeProcess) -> u64 {
+    let balance = petrel_ok(node, &["balance"]);
+    [
+        "confirmed_sat",
+        "unconfirmed_sat",
+        "locked_sat",
+        "immature_sat",
+    ]
+    .iter()
+    .map(|k| balance[k].as_u64().expect("balance field"))
+    .sum()
+}
+
+/// Who opens the connection between the two nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialler {
+    /// `petrel connect` to LDK's listener.
+    Petrel,
+    /// LDK's `connect_outbound` to Petrel's listener.
+    Ldk,
+}
+
+/// How [`Pair::start_with`] sets a pair up.
+#[derive(Clone, Copy, Debug)]
+pub struct Setup {
+    /// LDK's keys (and its wallet's key) come from it.
+    pub seed: [u8; 32],
+    /// Whether LDK's wallet gets a mature coinbase too, for the channels LDK opens; Petrel's
+    /// always does.
+    pub fund_ldk: bool,
+    /// Who opens the connection.
+    pub dialler: Dialler,
+}
+
+/// A Petrel node and an LDK node on one regtest chain, Petrel's wallet (and LDK's, if the
+/// [`Setup`] says so) holding a mature coinbase, connected, and what the two wallets held
+/// together at that point.
 pub struct Pair {
     /// The chain.
     pub chain: RegtestProcess,
@@ -50,6 +90,10 @@ pub struct Pair {
     pub petrel_id: PublicKey,
     /// The LDK node.
     pub ldk: Arc<LdkNode>,
+    /// The chain's height once both nodes had every block, when the totals were taken.
+    pub start_height: u32,
+    /// Petrel's wallet plus LDK's, at `start_height`.
+    pub start_total: u64,
     /// The task that plays LDK's background processor for HTLCs.
     htlc_processor: tokio::task::JoinHandle<()>,
 }
@@ -64,16 +108,32 @@ impl Pair {
     /// Starts the chain and both nodes (LDK's keys from `seed`), matures a coinbase for
     /// Petrel, waits until LDK has every block, and connects Petrel to LDK.
     pub async fn start(seed: [u8; 32]) -> Pair {
+        Pair::start_with(Setup {
+            seed,
+            fund_ldk: false,
+            dialler: Dialler::Petrel,
+        })
+        .await
+    }
+
+    /// Starts the chain and both nodes as `setup` says, matures a coinbase for Petrel (and,
+    /// with `fund_ldk`, one for LDK), waits until LDK has every block, connects the two, and
+    /// takes the wallets' totals.
+    pub async fn start_with(setup: Setup) -> Pair {
         let chain = RegtestProcess::start();
         let petrel = NodeProcess::start(&chain, &[]);
         let petrel_id: PublicKey = petrel.node_id.parse().unwrap();
-        let ldk = LdkNode::start(seed, chain.rpc(), user_config(MINIMUM_DEPTH)).await;
+        let ldk = LdkNode::start(setup.seed, chain.rpc(), user_config(MINIMUM_DEPTH)).await;
 
-        let address = petrel_ok(&petrel, &["newaddress"])["address"]
+        let petrel_address = petrel_ok(&petrel, &["newaddress"])["address"]
             .as_str()
             .unwrap()
             .to_string();
-        chain.mine_to(1, &address).await;
+        chain.mine_to(1, &petrel_address).await;
+        if setup.fund_ldk {
+            let ldk_address = ldk.wallet.lock().unwrap().address.to_string();
+            chain.mine_to(1, &ldk_address).await;
+        }
         chain.mine(100).await;
         let tip = u32::try_from(chain.height().await).unwrap();
         wait_for("Petrel's coinbase to mature", DEADLINE, || async {
@@ -85,27 +145,33 @@ impl Pair {
             (ldk.synced_height() == tip).then_some(())
         })
         .await;
+        if setup.fund_ldk {
+            assert!(ldk.wallet.lock().unwrap().spendable() > Amount::ZERO);
+        }
 
-        let target = format!("{}@{}", ldk.node_id, ldk.listen);
-        petrel_ok(&petrel, &["connect", &target]);
-        wait_for("LDK to list Petrel as a peer", DEADLINE, || async {
-            ldk.peers.peer_by_node_id(&petrel_id).map(|_| ())
-        })
-        .await;
+        connect(&petrel, petrel_id, &ldk, setup.dialler).await;
+        let start_total = petrel_total(&petrel) + ldk.wallet.lock().unwrap().spendable().to_sat();
         let htlc_processor = tokio::spawn(process_htlcs(Arc::downgrade(&ldk)));
         Pair {
             chain,
             petrel,
             petrel_id,
             ldk,
+            start_height: tip,
+            start_total,
             htlc_processor,
         }
     }
 
-    /// `petrel open` to LDK, then the funding mined to its depth: returns the channel id once
-    /// Petrel calls the channel ready and LDK calls it usable.
-    pub async fn open_ready(&self, funding_sat: u64, push_msat: u64) -> String {
-        let opened = petrel_ok(
+    /// Mines `n` blocks.
+    pub async fn mine(&self, n: u32) {
+        self.chain.mine(n).await;
+    }
+
+    /// `petrel open` to LDK: Petrel's answer (channel id, funding transaction), which it gives
+    /// once it has stored the channel.
+    pub fn petrel_open(&self, funding_sat: u64, push_msat: u64) -> Value {
+        petrel_ok(
             &self.petrel,
             &[
                 "open",
@@ -114,30 +180,86 @@ impl Pair {
                 "--push-msat",
                 &push_msat.to_string(),
             ],
-        );
+        )
+    }
+
+    /// `petrel open` to LDK; returns the channel id once LDK has it pending.
+    pub async fn petrel_opens(&self, funding_sat: u64, push_msat: u64) -> String {
+        let opened = self.petrel_open(funding_sat, push_msat);
         let channel_id = opened["channel_id"].as_str().unwrap().to_string();
-        let ldk = &self.ldk;
+        self.wait_ldk_pending(&channel_id).await;
+        channel_id
+    }
+
+    /// LDK's `create_channel` to Petrel; returns the channel id once LDK has broadcast the
+    /// funding and Petrel stored the channel.
+    pub async fn ldk_opens(&self, funding_sat: u64, push_msat: u64) -> String {
+        let (channel_id, _) = self
+            .ldk
+            .open_to(self.petrel_id, funding_sat, push_msat)
+            .await;
+        self.wait_petrel_lists(&channel_id).await;
+        channel_id
+    }
+
+    /// Waits for LDK's `ChannelPending` event for the channel; returns the funding outpoint
+    /// it names.
+    pub async fn wait_ldk_pending(&self, channel_id: &str) -> OutPoint {
         wait_for("LDK's ChannelPending event", DEADLINE, || async {
-            ldk.events_where(|e| match e {
-                Event::ChannelPending { channel_id: id, .. } if id.to_string() == channel_id => {
-                    Some(())
-                }
-                _ => None,
-            })
-            .into_iter()
-            .next()
+            self.ldk
+                .events_where(|e| match e {
+                    Event::ChannelPending {
+                        channel_id: id,
+                        funding_txo,
+                        ..
+                    } if id.to_string() == channel_id => Some(*funding_txo),
+                    _ => None,
+                })
+                .into_iter()
+                .next()
+        })
+        .await
+    }
+
+    /// Waits until Petrel lists the channel (`petrel channels`); returns its view.
+    pub async fn wait_petrel_lists(&self, channel_id: &str) -> Value {
+        wait_for("Petrel to list the channel", DEADLINE, || async {
+            self.petrel_channel(channel_id)
+        })
+        .await
+    }
+
+    /// Waits until Petrel's channel is in `state`; returns its view.
+    pub async fn wait_petrel_state(&self, channel_id: &str, state: &str) -> Value {
+        wait_for(
+            &format!("Petrel's channel to be {state}"),
+            DEADLINE,
+            || async {
+                self.petrel_channel(channel_id)
+                    .filter(|c| c["state"] == state)
+            },
+        )
+        .await
+    }
+
+    /// Mines the funding deep enough and waits until both sides call every channel ready:
+    /// Petrel's state "ready", LDK's "usable".
+    pub async fn confirm_ready(&self, ids: &[&str]) {
+        self.mine(MINIMUM_DEPTH).await;
+        for id in ids {
+            self.wait_petrel_state(id, "ready").await;
+        }
+        wait_for("LDK to call the channels usable", DEADLINE, || async {
+            self.ldk_calls_usable(ids).then_some(())
         })
         .await;
-        self.chain.mine(MINIMUM_DEPTH).await;
-        wait_for("Petrel's channel to be ready", DEADLINE, || async {
-            self.petrel_channel(&channel_id)
-                .filter(|c| c["state"] == "ready")
-        })
-        .await;
-        wait_for("LDK to call the channel usable", DEADLINE, || async {
-            self.ldk_channel(&channel_id).filter(|c| c.is_usable)
-        })
-        .await;
+    }
+
+    /// `petrel open` to LDK, then the funding mined to its depth: returns the channel id once
+    /// Petrel calls the channel ready and LDK calls it usable.
+    pub async fn open_ready(&self, funding_sat: u64, push_msat: u64) -> String {
+        let channel_id = self.petrel_opens(funding_sat, push_msat).await;
+        self.confirm_ready(&[&channel_id]).await;
         channel_id
     }
 
@@ -148,6 +270,12 @@ impl Pair {
             .find(|c| c["channel_id"] == channel_id)
     }
 
+    /// Petrel's view of a channel it must list.
+    pub fn petrel_view(&self, channel_id: &str) -> Value {
+        self.petrel_channel(channel_id)
+            .unwrap_or_else(|| panic!("Petrel has no channel {channel_id}"))
+    }
+
     /// LDK's view of the channel, if it lists it.
     pub fn ldk_channel(&self, channel_id: &str) -> Option<ChannelDetails> {
         self.ldk
@@ -155,6 +283,23 @@ impl Pair {
             .list_channels()
             .into_iter()
             .find(|c| c.channel_id.to_string() == channel_id)
+    }
+
+    /// LDK's id for a channel it must list, which Petrel calls `channel_id`.
+    pub fn ldk_channel_id(&self, channel_id: &str) -> LdkChannelId {
+        self.ldk_channel(channel_id)
+            .unwrap_or_else(|| panic!("LDK has no channel {channel_id}"))
+            .channel_id
+    }
+
+    /// Whether LDK lists every channel in `ids` and calls each usable.
+    pub fn ldk_calls_usable(&self, ids: &[&str]) -> bool {
+        let channels = self.ldk.manager.list_channels();
+        ids.iter().all(|id| {
+            channels
+                .iter()
+                .any(|c| c.channel_id.to_string() == *id && c.is_usable)
+        })
     }
 
     /// Every `ChannelClosed` LDK reported so far.
@@ -280,6 +425,35 @@ impl Pair {
     pub fn restart_petrel(&mut self) {
         tokio::task::block_in_place(|| self.petrel.restart());
     }
+}
+
+/// Connects the two nodes, `dialler` dialling, and waits until each lists the other (LDK
+/// with the connection's direction right).
+async fn connect(petrel: &NodeProcess, petrel_id: PublicKey, ldk: &LdkNode, dialler: Dialler) {
+    match dialler {
+        Dialler::Petrel => {
+            let target = format!("{}@{}", ldk.node_id, ldk.listen);
+            let connected = petrel_ok(petrel, &["connect", &target]);
+            assert_eq!(connected["node_id"], ldk.node_id.to_string());
+        }
+        Dialler::Ldk => {
+            ldk.connect(petrel_id, petrel.listen.parse().unwrap()).await;
+            wait_for("Petrel to list LDK as a peer", DEADLINE, || async {
+                let peers = petrel_ok(petrel, &["peers"]);
+                peers
+                    .as_array()?
+                    .iter()
+                    .any(|p| p["node_id"] == ldk.node_id.to_string() && p["connected"] == true)
+                    .then_some(())
+            })
+            .await;
+        }
+    }
+    wait_for("LDK to list Petrel as a peer", DEADLINE, || async {
+        let peer = ldk.peers.peer_by_node_id(&petrel_id)?;
+        (peer.is_inbound_connection == (dialler == Dialler::Petrel)).then_some(())
+    })
+    .await;
 }
 
 /// The HTLC step of LDK's background processor, which the test node's driver leaves out: an
