@@ -99,6 +99,13 @@ impl FeeratePerKw {
     }
 }
 
+impl FeeratePerKw {
+    /// An on-chain feerate (a fee estimate) in sat per 1000 weight units, saturating.
+    pub fn from_fee_rate(rate: bitcoin::FeeRate) -> FeeratePerKw {
+        FeeratePerKw(u32::try_from(rate.to_sat_per_kwu()).unwrap_or(u32::MAX))
+    }
+}
+
 impl fmt::Display for FeeratePerKw {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} sat/kw", self.0)

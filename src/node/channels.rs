@@ -363,13 +363,9 @@ impl<S: ChainSource + Clone> NodeActor<S> {
         let Ok(Some(estimate)) = self.chain().estimate_fee(6).await else {
             return;
         };
-        let target = crate::units::FeeratePerKw(
-            u32::try_from(estimate.to_sat_per_kwu())
-                .unwrap_or(u32::MAX)
-                .clamp(
-                    self.channel_config.min_feerate.0,
-                    self.channel_config.max_feerate.0,
-                ),
+        let target = crate::units::FeeratePerKw::from_fee_rate(estimate).clamp(
+            self.channel_config.min_feerate,
+            self.channel_config.max_feerate,
         );
         let now = self.when();
         for id in ours {

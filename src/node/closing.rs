@@ -30,9 +30,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             return FeeratePerKw(rate);
         }
         match self.chain().estimate_fee(6).await {
-            Ok(Some(rate)) => {
-                FeeratePerKw(u32::try_from(rate.to_sat_per_kwu()).unwrap_or(u32::MAX))
-            }
+            Ok(Some(rate)) => FeeratePerKw::from_fee_rate(rate),
             _ => FeeratePerKw(2_500),
         }
     }

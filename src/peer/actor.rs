@@ -307,10 +307,7 @@ impl<S: ChainSource + Clone> Actor<S> {
     /// floor our peers accept.
     async fn commitment_feerate(&self) -> FeeratePerKw {
         match self.ctx.chain.estimate_fee(6).await {
-            Ok(Some(rate)) => {
-                let per_kw = u32::try_from(rate.to_sat_per_kwu()).unwrap_or(u32::MAX);
-                FeeratePerKw(per_kw.max(self.ctx.policy.min_feerate.0))
-            }
+            Ok(Some(rate)) => FeeratePerKw::from_fee_rate(rate).max(self.ctx.policy.min_feerate),
             _ => FALLBACK_COMMITMENT_FEERATE,
         }
     }

@@ -390,11 +390,7 @@ impl<S: ChainSource + Clone> WatchActor<S> {
 
     async fn feerate(&self) -> FeeratePerKw {
         match self.chain.estimate_fee(6).await {
-            Ok(Some(rate)) => FeeratePerKw(
-                u32::try_from(rate.to_sat_per_kwu())
-                    .unwrap_or(u32::MAX)
-                    .max(253),
-            ),
+            Ok(Some(rate)) => FeeratePerKw::from_fee_rate(rate).max(FeeratePerKw(253)),
             _ => self.config.fallback_feerate,
         }
     }
