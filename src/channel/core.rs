@@ -436,21 +436,20 @@ impl Channel {
         }
     }
 
-    /// Fails the channel (BOLT 5 "Failing a Channel"): our latest commitment, recorded,
-    /// then the `error`, then the broadcast. A channel already settling on chain only gets
-    /// the `error`; one whose state we know to be stale is never broadcast.
-    pub(super) fn fail_channel(&mut self, reason: &str) {
-        let id = self.id();
-        if self.is_settling_on_chain()
+    /// Whether our commitment may still go on chain: the channel is not over, not already
+    /// settling on chain, and our state is not known to be stale.
+    fn may_force_close(&self) -> bool {
+        !(self.is_settling_on_chain()
             || self.rec.close.behind
             || matches!(
                 self.rec.status,
                 ChannelStatus::Closed | ChannelStatus::Abandoned
-            )
-        {
-            self.out.send(error(id, reason));
-            return;
-        }
+            ))
+    }
+
+    /// Records a force close for `reason` (its writes queued) and returns our commitment to
+    /// broadcast once they are durable.
+    fn record_force_close(&mut self, reason: &str) -> Option<bitcoin::Transaction> {
         match close::force_close(
             &self.secp,
             &self.rec,
@@ -460,23 +459,38 @@ impl Channel {
             self.now,
         ) {
             Ok(mut step) => {
-                // The force close is durable before anything leaves; the error goes out
-                // before the broadcast.
-                let broadcast = step.broadcast.take();
+                let tx = step.broadcast.take();
                 self.apply_close_step(step);
-                self.out.send(error(id, reason));
-                if let Some(tx) = broadcast {
-                    self.out.broadcast(tx);
-                }
-                self.out.event(ChannelEvent::Failed {
-                    reason: reason.to_string(),
-                });
+                tx
             }
             Err(e) => {
-                tracing::error!(channel = %id, "cannot fail the channel: {e}");
-                self.out.send(error(id, reason));
+                tracing::error!(channel = %self.id(), "cannot force close: {e}");
+                None
             }
         }
+    }
+
+    /// Fails the channel (BOLT 5 "Failing a Channel"): our latest commitment, recorded,
+    /// then the `error`, then the broadcast. A channel already settling on chain only gets
+    /// the `error`; one whose state we know to be stale is never broadcast.
+    pub(super) fn fail_channel(&mut self, reason: &str) {
+        let tx = if self.may_force_close() {
+            self.record_force_close(reason)
+        } else {
+            None
+        };
+        self.out.send(error(self.id(), reason));
+        if let Some(tx) = tx {
+            self.out.broadcast(tx);
+            self.failed(reason);
+        }
+    }
+
+    /// Tells the node the channel failed.
+    pub(super) fn failed(&mut self, reason: &str) {
+        self.out.event(ChannelEvent::Failed {
+            reason: reason.to_string(),
+        });
     }
 
     /// The peer sent `error` for this channel: BOLT 1 says fail it.
@@ -488,29 +502,12 @@ impl Channel {
                 text: text.to_string(),
             }),
         ));
-        if self.is_settling_on_chain()
-            || self.rec.close.behind
-            || matches!(
-                self.rec.status,
-                ChannelStatus::Closed | ChannelStatus::Abandoned
-            )
-        {
-            return;
-        }
-        let reason = format!("peer error: {text}");
-        match close::force_close(
-            &self.secp,
-            &self.rec,
-            &self.rec.close,
-            &self.secrets,
-            &reason,
-            self.now,
-        ) {
-            Ok(step) => {
-                self.apply_close_step(step);
-                self.out.event(ChannelEvent::Failed { reason });
+        if self.may_force_close() {
+            let reason = format!("peer error: {text}");
+            if let Some(tx) = self.record_force_close(&reason) {
+                self.out.broadcast(tx);
+                self.failed(&reason);
             }
-            Err(e) => tracing::error!(channel = %id, "force close after peer error: {e}"),
         }
     }
 }

@@ -86,9 +86,7 @@ impl Channel {
             .map(bitcoin::Transaction::compute_txid)
             .ok_or_else(|| ChannelError::Internal("force close without a commitment".into()))?;
         self.apply_close_step(step);
-        self.out.event(super::ChannelEvent::Failed {
-            reason: reason.to_string(),
-        });
+        self.failed(reason);
         Ok(txid)
     }
 
