@@ -71,6 +71,18 @@ pub enum ChannelEvent {
     },
 }
 
+impl ChannelEvent {
+    /// [`ChannelEvent::HtlcReceived`] for the peer's HTLC `h`.
+    pub(super) fn received(h: &super::HtlcRecord) -> ChannelEvent {
+        ChannelEvent::HtlcReceived {
+            id: h.key.id,
+            amount: h.amount,
+            payment_hash: h.payment_hash,
+            cltv_expiry: h.cltv_expiry,
+        }
+    }
+}
+
 /// An ordered list of actions being built.
 #[derive(Clone, Debug, Default)]
 pub struct Actions(Vec<Action>);

@@ -20,7 +20,6 @@ use super::core::{Channel, Link};
 use super::ledger::{HtlcKey, Party, Position, Resolution, View};
 use super::record::{self, RevokedState};
 use super::state::{LocalCommitment, RemoteCommitment};
-use super::update::funder;
 use super::{ChannelError, ChannelStatus};
 use crate::keys::{CommitmentNumber, PerCommitmentPoint, PerCommitmentSecret, SecretStore};
 use crate::tx::CommitmentTx;
@@ -30,7 +29,8 @@ fn fail(what: impl Into<String>) -> ChannelError {
     ChannelError::Protocol(what.into())
 }
 
-fn number(n: u64) -> Result<CommitmentNumber, ChannelError> {
+/// A commitment number from the state, checked to fit 48 bits.
+pub(super) fn number(n: u64) -> Result<CommitmentNumber, ChannelError> {
     CommitmentNumber::new(n).map_err(ChannelError::Keys)
 }
 
@@ -42,14 +42,14 @@ fn output_keys(tx: &CommitmentTx, view: &View) -> Vec<HtlcKey> {
         .collect()
 }
 
-/// The peer's commitment `number` at `pos`, with `point`, and our signatures on it and its
-/// HTLC transactions.
+/// Our `commitment_signed` for the peer's commitment `number` at `pos`, with `point` (our
+/// signatures on it and its HTLC transactions), and the state it holds.
 fn sign_remote(
     ch: &Channel,
     number_: u64,
     pos: Position,
     point: &PublicKey,
-) -> Result<(CommitmentSigned, CommitmentTx, View), ChannelError> {
+) -> Result<(CommitmentSigned, View), ChannelError> {
     let view = ch
         .rec
         .commitment
@@ -77,7 +77,6 @@ fn sign_remote(
                 unknown: Vec::new(),
             },
         },
-        tx,
         view,
     ))
 }
@@ -112,7 +111,7 @@ pub(super) fn sign_if_needed(ch: &mut Channel) -> Result<(), ChannelError> {
         remote: c.local.pos.remote,
     };
     let n = previous.number + 1;
-    let (msg, _, view) = sign_remote(ch, n, pos, &point)?;
+    let (msg, view) = sign_remote(ch, n, pos, &point)?;
     let previous_view = ch
         .rec
         .commitment
@@ -121,53 +120,30 @@ pub(super) fn sign_if_needed(ch: &mut Channel) -> Result<(), ChannelError> {
         .map_err(|e| ChannelError::Internal(e.to_string()))?;
     let id = ch.id();
     let ledger = &mut ch.rec.commitment.ledger;
-    // Spans: HTLCs entering the peer's commitments with this one, and leaving them.
+    // Our updates this commitment takes (the peer's it takes were stored when they came).
+    let mut ops = record::update_rows(
+        &id,
+        &ledger.updates_of(Party::Local, previous.pos.local..pos.local),
+    );
+    // Spans: the HTLCs entering the peer's commitments with this one, and leaving them.
     let now_in: Vec<HtlcKey> = view.htlcs.iter().map(|(k, _)| *k).collect();
     let was_in: Vec<HtlcKey> = previous_view.htlcs.iter().map(|(k, _)| *k).collect();
-    let mut ops = Vec::new();
-    for key in &now_in {
-        if !was_in.contains(key) {
-            if let Some(h) = ledger.htlcs.get_mut(key) {
+    let entering = now_in
+        .iter()
+        .filter(|k| !was_in.contains(k))
+        .map(|k| (*k, true));
+    let leaving = was_in
+        .iter()
+        .filter(|k| !now_in.contains(k))
+        .map(|k| (*k, false));
+    for (key, enters) in entering.chain(leaving) {
+        if let Some(h) = ledger.htlcs.get_mut(&key) {
+            if enters {
                 h.remote_first = Some(n);
-            }
-        }
-    }
-    for key in &was_in {
-        if !now_in.contains(key) {
-            if let Some(h) = ledger.htlcs.get_mut(key) {
+            } else {
                 h.remote_last = Some(n - 1);
             }
-        }
-    }
-    // Our updates this commitment takes, and the spans that moved.
-    let range = previous.pos.local..pos.local;
-    for h in ledger.htlcs.values() {
-        let ours_new = h.key.offerer == Party::Local && range.contains(&h.add_seq);
-        let removed_by_us = h.key.offerer == Party::Remote
-            && h.removal.as_ref().is_some_and(|r| range.contains(&r.seq));
-        if ours_new {
-            ops.extend(record::new_htlc_rows(&id, h));
-            continue;
-        }
-        if removed_by_us {
-            ops.push(record::htlc_state_row(&id, h));
-        }
-        let entered = !was_in.contains(&h.key) && now_in.contains(&h.key);
-        let left = was_in.contains(&h.key) && !now_in.contains(&h.key);
-        if entered || left {
             ops.push(record::htlc_span_row(&id, h));
-        }
-    }
-    if funder(ch) == Party::Local {
-        for f in ch
-            .rec
-            .commitment
-            .ledger
-            .fees
-            .iter()
-            .filter(|f| range.contains(&f.seq))
-        {
-            ops.push(record::fee_update_row(&id, f));
         }
     }
     let next_local_id = ch.rec.commitment.ledger.next_id.local;
@@ -253,44 +229,28 @@ pub(super) fn on_commitment_signed(
         signature: m.signature,
         htlc_signatures: m.htlc_signature.clone(),
     };
-    let range = old.pos.remote..pos.remote;
+    // The peer's updates this commitment takes (ours in it were stored when we signed them).
     let mut ops = vec![record::local_commitment_row(&id, &local)];
-    let ledger = &ch.rec.commitment.ledger;
-    for h in ledger.htlcs.values() {
-        if h.key.offerer == Party::Remote && range.contains(&h.add_seq) {
-            ops.extend(record::new_htlc_rows(&id, h));
-        } else if h.key.offerer == Party::Local
-            && h.removal.as_ref().is_some_and(|r| range.contains(&r.seq))
-        {
-            ops.push(record::htlc_state_row(&id, h));
-        }
-    }
-    if funder(ch) == Party::Remote {
-        for f in ledger.fees.iter().filter(|f| range.contains(&f.seq)) {
-            ops.push(record::fee_update_row(&id, f));
-        }
-    }
+    ops.extend(record::update_rows(
+        &id,
+        &ch.rec
+            .commitment
+            .ledger
+            .updates_of(Party::Remote, old.pos.remote..pos.remote),
+    ));
     ch.rec.commitment.local = local;
     for op in ops {
         ch.persist(op);
     }
     after_change(ch, floor_before);
-    let revoke = RevokeAndAck {
-        channel_id: id,
-        per_commitment_secret: ch
-            .secrets
-            .per_commitment_secret(number(old.number)?)
-            .to_bytes(),
-        next_per_commitment_point: ch.secrets.per_commitment_point(&ch.secp, number(n + 1)?)?.0,
-        tlvs: crate::wire::Extension::default(),
-    };
+    let revoke = our_revoke_and_ack(ch)?;
     ch.send(Message::RevokeAndAck(revoke));
     sign_if_needed(ch)?;
     super::shutdown::progress(ch)
 }
 
-/// Our `revoke_and_ack` for our current commitment (revealing the previous one's secret),
-/// as sent when it was signed, to retransmit it.
+/// Our `revoke_and_ack` for our current commitment: the previous one's secret and the point
+/// of the next (sent when the peer signs, and again when it is retransmitted).
 pub(super) fn our_revoke_and_ack(ch: &Channel) -> Result<RevokeAndAck, ChannelError> {
     let n = ch.rec.commitment.local.number;
     let revoked = n
@@ -429,28 +389,21 @@ fn after_change(ch: &mut Channel, before: Position) {
         .filter(|h| {
             h.key.offerer == Party::Remote && (before.remote..after.remote).contains(&h.add_seq)
         })
-        .map(|h| ChannelEvent::HtlcReceived {
-            id: h.key.id,
-            amount: h.amount,
-            payment_hash: h.payment_hash,
-            cltv_expiry: h.cltv_expiry,
-        })
+        .map(ChannelEvent::received)
         .collect();
     for event in received {
         ch.out.event(event);
     }
     let ledger = &mut ch.rec.commitment.ledger;
     let base_before = ledger.base;
-    let fees_before: Vec<u64> = ledger.fees.iter().map(|f| f.seq).collect();
     let folded = ledger.fold(after);
-    let fees_after: Vec<u64> = ledger.fees.iter().map(|f| f.seq).collect();
     let base_after = ledger.base;
     let mut ops = Vec::new();
-    for h in &folded {
+    for h in &folded.htlcs {
         ops.push(record::delete_htlc_state(&id, h.key));
     }
-    for seq in fees_before.iter().filter(|s| !fees_after.contains(s)) {
-        ops.push(record::delete_fee_update(&id, *seq));
+    for f in &folded.fees {
+        ops.push(record::delete_fee_update(&id, f.seq));
     }
     if base_after != base_before {
         ops.push(record::base_row(&id, &base_after));
@@ -458,7 +411,7 @@ fn after_change(ch: &mut Channel, before: Position) {
     for op in ops {
         ch.persist(op);
     }
-    for h in folded {
+    for h in folded.htlcs {
         if h.key.offerer != Party::Local {
             continue;
         }

@@ -15,6 +15,7 @@
 //! not to history.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::Amount;
@@ -429,9 +430,31 @@ impl Ledger {
         self.next_id.remote = next_remote_id;
     }
 
+    /// The updates `sender` sent with sequence numbers in `range`, in the order sent: its
+    /// adds, its removals of the other party's HTLCs, and (as funder) its fee updates.
+    pub fn updates_of(&self, sender: Party, range: Range<u64>) -> Vec<(u64, Update<'_>)> {
+        let mut out = Vec::new();
+        for h in self.htlcs.values() {
+            if h.key.offerer == sender {
+                if range.contains(&h.add_seq) {
+                    out.push((h.add_seq, Update::Add(h)));
+                }
+            } else if let Some(r) = h.removal.as_ref().filter(|r| range.contains(&r.seq)) {
+                out.push((r.seq, Update::Removal(h)));
+            }
+        }
+        if self.funder == sender {
+            for f in self.fees.iter().filter(|f| range.contains(&f.seq)) {
+                out.push((f.seq, Update::Fee(f)));
+            }
+        }
+        out.sort_by_key(|(seq, _)| *seq);
+        out
+    }
+
     /// Folds every HTLC and fee update that all commitments at or after `floor` agree on into
-    /// the base (see the module docs). Returns the folded HTLCs, for the store.
-    pub fn fold(&mut self, floor: Position) -> Vec<HtlcRecord> {
+    /// the base (see the module docs). Returns what was folded, for the store.
+    pub fn fold(&mut self, floor: Position) -> Folded {
         let done: Vec<HtlcKey> = self
             .htlcs
             .values()
@@ -460,11 +483,15 @@ impl Ledger {
             folded.push(record);
         }
         let limit = floor.of(self.funder);
-        if let Some(last) = self.fees.iter().rev().find(|f| f.seq < limit) {
+        let kept = self.fees.partition_point(|f| f.seq < limit);
+        let fees: Vec<FeeUpdate> = self.fees.drain(..kept).collect();
+        if let Some(last) = fees.last() {
             self.base.feerate = last.feerate;
         }
-        self.fees.retain(|f| f.seq >= limit);
-        folded
+        Folded {
+            htlcs: folded,
+            fees,
+        }
     }
 
     /// Whether nothing is in flight: no HTLC, no fee update, and both commitments at
@@ -473,6 +500,38 @@ impl Ledger {
         self.htlcs.is_empty()
             && self.fees.is_empty()
             && positions.iter().all(|p| *p == self.next_seq)
+    }
+}
+
+/// One update of a party's sequence (see [`Ledger::updates_of`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Update<'a> {
+    /// An `update_add_htlc` of this HTLC.
+    Add(&'a HtlcRecord),
+    /// The removal of this HTLC (the other party's).
+    Removal(&'a HtlcRecord),
+    /// An `update_fee`.
+    Fee(&'a FeeUpdate),
+}
+
+/// What [`Ledger::fold`] took out of the live ledger.
+#[derive(Clone, Debug, Default)]
+pub struct Folded {
+    /// The HTLCs whose removal every live commitment holds.
+    pub htlcs: Vec<HtlcRecord>,
+    /// The fee updates every live commitment holds, oldest first.
+    pub fees: Vec<FeeUpdate>,
+}
+
+impl NewHtlc {
+    /// The HTLC as it enters a commitment once we offer it (`Offered`, seen from us).
+    pub fn as_offered(&self) -> Htlc {
+        Htlc {
+            direction: HtlcDirection::Offered,
+            amount: self.amount,
+            payment_hash: self.payment_hash,
+            cltv_expiry: self.cltv_expiry,
+        }
     }
 }
 
@@ -547,7 +606,7 @@ mod tests {
         assert!(v.htlcs.is_empty());
         // Folding at the latest position empties the ledger into the base.
         let folded = l.fold(l.next_seq);
-        assert_eq!(folded.len(), 2);
+        assert_eq!(folded.htlcs.len(), 2);
         assert!(l.htlcs.is_empty());
         assert_eq!(l.latest().unwrap().ours, Msat(690_000_000));
         assert_eq!(l.latest().unwrap().theirs, Msat(310_000_000));

@@ -23,7 +23,8 @@ use bitcoin::Amount;
 
 use super::encoding::{EncodingError, Reader, Writer};
 use super::ledger::{
-    Base, FeeUpdate, HtlcKey, HtlcRecord, Ledger, Party, Position, Removal, Resolution, ONION_LEN,
+    Base, FeeUpdate, HtlcKey, HtlcRecord, Ledger, Party, Position, Removal, Resolution, Update,
+    ONION_LEN,
 };
 use super::state::{LocalCommitment, RemoteCommitment, RemoteCommitments};
 use super::{ChannelParams, ChannelStatus, CloseState, CommitmentState, FundingState, Role};
@@ -445,13 +446,27 @@ pub fn delete_fee_update(id: &ChannelId, seq: u64) -> Op {
     Op::delete(Table::FeeUpdates, key::channel_u64(id, seq))
 }
 
-/// A new HTLC: its fixed part (once), its live state and its span.
-pub fn new_htlc_rows(id: &ChannelId, h: &HtlcRecord) -> [Op; 3] {
+/// A new HTLC: its fixed part (once) and its live state. Its span is written when it
+/// enters a commitment of the peer's ([`htlc_span_row`]); none reads as "in none yet".
+pub fn new_htlc_rows(id: &ChannelId, h: &HtlcRecord) -> [Op; 2] {
     [
         Op::put(Table::Htlcs, htlc_key(id, h.key), encode_htlc_fixed(h)),
         htlc_state_row(id, h),
-        htlc_span_row(id, h),
     ]
+}
+
+/// The rows of a party's updates as a commitment takes them: each new HTLC's rows, each
+/// removal's new state, each fee update.
+pub fn update_rows(id: &ChannelId, updates: &[(u64, Update<'_>)]) -> Vec<Op> {
+    let mut ops = Vec::new();
+    for (_, update) in updates {
+        match update {
+            Update::Add(h) => ops.extend(new_htlc_rows(id, h)),
+            Update::Removal(h) => ops.push(htlc_state_row(id, h)),
+            Update::Fee(f) => ops.push(fee_update_row(id, f)),
+        }
+    }
+    ops
 }
 
 /// A live HTLC's removal.

@@ -15,17 +15,12 @@
 //!
 //! [`LocalCommitment::revoked_while_awaiting`]: super::state::LocalCommitment::revoked_while_awaiting
 
-use super::commit::{our_revoke_and_ack, pending_commitment_signed, sign_if_needed};
+use super::commit::{number, our_revoke_and_ack, pending_commitment_signed, sign_if_needed};
 use super::core::{Channel, Link};
 use super::establish::channel_ready;
 use super::update::our_updates;
 use super::ChannelError;
-use crate::keys::CommitmentNumber;
 use crate::wire::{ChannelReestablish, ChannelReestablishTlvs, Message};
-
-fn number(n: u64) -> Result<CommitmentNumber, ChannelError> {
-    CommitmentNumber::new(n).map_err(ChannelError::Keys)
-}
 
 /// Our `channel_reestablish`: `next_commitment_number` is one past our current commitment,
 /// `next_revocation_number` the peer's current commitment (the next one it will revoke),
@@ -59,18 +54,9 @@ fn undecided_htlcs(ch: &Channel) -> Vec<super::ChannelEvent> {
     c.ledger
         .htlcs
         .values()
-        .filter(|h| {
-            h.key.offerer == super::Party::Remote
-                && h.removal.is_none()
-                && h.is_in(c.local.pos)
-                && h.is_in(c.remote.current.pos)
-        })
-        .map(|h| super::ChannelEvent::HtlcReceived {
-            id: h.key.id,
-            amount: h.amount,
-            payment_hash: h.payment_hash,
-            cltv_expiry: h.cltv_expiry,
-        })
+        .filter(|h| h.key.offerer == super::Party::Remote && h.removal.is_none())
+        .filter(|h| c.is_committed(h))
+        .map(super::ChannelEvent::received)
         .collect()
 }
 
@@ -160,12 +146,12 @@ pub(super) fn on_reestablish(ch: &mut Channel, m: &ChannelReestablish) -> Result
         let ready = channel_ready(&ch.secp, ch.id(), &ch.secrets)?;
         ch.send(Message::ChannelReady(ready));
     }
-    let revoke = if resend.revoke_and_ack {
-        Some(Message::RevokeAndAck(our_revoke_and_ack(ch)?))
+    let mut first = if resend.revoke_and_ack {
+        vec![Message::RevokeAndAck(our_revoke_and_ack(ch)?)]
     } else {
-        None
+        Vec::new()
     };
-    let commit = if resend.commitment_signed {
+    let mut then = if resend.commitment_signed {
         let c = &ch.rec.commitment;
         let current = c.remote.current.pos.local;
         let pending = c.remote.latest().pos.local;
@@ -176,24 +162,15 @@ pub(super) fn on_reestablish(ch: &mut Channel, m: &ChannelReestablish) -> Result
         Vec::new()
     };
     let c = &ch.rec.commitment;
-    let commit_first = c
-        .remote
+    if c.remote
         .pending
-        .is_some_and(|p| c.local.revoked_while_awaiting == Some(p.number));
-    if commit_first {
-        for msg in commit {
-            ch.send(msg);
-        }
-        if let Some(msg) = revoke {
-            ch.send(msg);
-        }
-    } else {
-        if let Some(msg) = revoke {
-            ch.send(msg);
-        }
-        for msg in commit {
-            ch.send(msg);
-        }
+        .is_some_and(|p| c.local.revoked_while_awaiting == Some(p.number))
+    {
+        // That commitment_signed went out before the revoke_and_ack.
+        std::mem::swap(&mut first, &mut then);
+    }
+    for msg in first.into_iter().chain(then) {
+        ch.send(msg);
     }
     // Our updates that no commitment holds: the peer forgot them on disconnection.
     let c = &ch.rec.commitment;

@@ -4,7 +4,7 @@ use bitcoin::secp256k1::{ecdsa::Signature, PublicKey};
 use bitcoin::{BlockHash, Transaction};
 use serde::{Deserialize, Serialize};
 
-use super::ledger::{Base, Ledger, Overdrawn, Party, Position, View};
+use super::ledger::{Base, HtlcRecord, Ledger, Overdrawn, Party, Position, View};
 use crate::keys::{CommitmentNumber, SecretStore};
 use crate::units::{FeeratePerKw, Msat};
 use crate::wire::ShortChannelId;
@@ -150,6 +150,13 @@ impl CommitmentState {
     /// The number of the peer's current commitment, typed.
     pub fn remote_commitment_number(&self) -> CommitmentNumber {
         CommitmentNumber::new(self.remote.current.number).unwrap_or(CommitmentNumber::ZERO)
+    }
+
+    /// Whether both current commitments hold `h`'s add (BOLT 2: the HTLC is irrevocably
+    /// committed, and may now be removed).
+    pub fn is_committed(&self, h: &HtlcRecord) -> bool {
+        let offerer = h.key.offerer;
+        h.add_seq < self.local.pos.of(offerer) && h.add_seq < self.remote.current.pos.of(offerer)
     }
 
     /// Whether nothing is in flight: no HTLC, no fee update, every update in every

@@ -10,11 +10,12 @@ use bitcoin::Amount;
 
 use super::core::{Channel, Link};
 use super::ledger::{HtlcKey, NewHtlc, Party, Position, Resolution, View};
-use super::{ChannelError, ChannelStatus, Role};
+use super::ledger::{HtlcRecord, Update};
+use super::{ChannelError, ChannelStatus};
 use crate::tx::{PaymentHash, PaymentPreimage};
 use crate::units::{FeeratePerKw, Msat};
 use crate::wire::{
-    Message, UpdateAddHtlc, UpdateAddHtlcTlvs, UpdateFailHtlc, UpdateFailHtlcTlvs,
+    ChannelId, Message, UpdateAddHtlc, UpdateAddHtlcTlvs, UpdateFailHtlc, UpdateFailHtlcTlvs,
     UpdateFailMalformedHtlc, UpdateFee, UpdateFulfillHtlc, UpdateFulfillHtlcTlvs,
 };
 
@@ -26,10 +27,7 @@ pub const BADONION: u16 = 0x8000;
 
 /// The party whose balance pays the commitment fee.
 pub(super) fn funder(ch: &Channel) -> Party {
-    match ch.rec.params.role {
-        Role::Initiator => Party::Local,
-        Role::Responder => Party::Remote,
-    }
+    ch.rec.commitment.ledger.funder
 }
 
 /// The reserve `party` must keep: the `channel_reserve_satoshis` the *other* side asked for.
@@ -202,9 +200,7 @@ fn removable(ch: &Channel, key: HtlcKey) -> Result<(), ChannelError> {
             key.id
         )));
     }
-    let committed = record.add_seq < c.local.pos.of(key.offerer)
-        && record.add_seq < c.remote.current.pos.of(key.offerer);
-    if !committed {
+    if !c.is_committed(record) {
         return Err(fail(format!(
             "{who} HTLC {} is not irrevocably committed yet",
             key.id
@@ -360,11 +356,20 @@ pub(super) fn add_htlc(ch: &mut Channel, htlc: NewHtlc) -> Result<u64, ChannelEr
         params.remote.max_accepted_htlcs,
         params.remote.max_htlc_value_in_flight,
     );
-    let mut trial = ch.rec.commitment.ledger.clone();
-    trial.add_htlc(Party::Local, htlc.clone());
-    let latest = trial
+    // The latest state with the HTLC added (taken from our balance).
+    let ledger = &ch.rec.commitment.ledger;
+    let mut latest = ledger
         .latest()
         .map_err(|_| refuse("not enough balance for the HTLC"))?;
+    latest.ours = latest
+        .ours
+        .checked_sub(htlc.amount)
+        .ok_or_else(|| refuse("not enough balance for the HTLC"))?;
+    let key = HtlcKey {
+        offerer: Party::Local,
+        id: ledger.next_id.local,
+    };
+    latest.htlcs.push((key, htlc.as_offered()));
     let (count, total) = latest.offered_by(Party::Local);
     if count > usize::from(max_count) {
         return Err(refuse(format!(
@@ -408,8 +413,8 @@ pub(super) fn add_htlc(ch: &mut Channel, htlc: NewHtlc) -> Result<u64, ChannelEr
         }
     }
     let key = ch.rec.commitment.ledger.add_htlc(Party::Local, htlc);
-    let msg = add_message(ch, key);
-    if let Some(msg) = msg {
+    if let Some(h) = ch.rec.commitment.ledger.htlcs.get(&key) {
+        let msg = add_message(ch.id(), h);
         ch.send(msg);
     }
     Ok(key.id)
@@ -443,7 +448,14 @@ pub(super) fn fulfill_htlc(
         .commitment
         .ledger
         .remove_htlc(key, Resolution::Fulfilled { preimage });
-    if let Some(msg) = removal_message(ch, key) {
+    if let Some(msg) = ch
+        .rec
+        .commitment
+        .ledger
+        .htlcs
+        .get(&key)
+        .and_then(|h| removal_message(ch.id(), h))
+    {
         ch.send(msg);
     }
     Ok(())
@@ -469,7 +481,14 @@ pub(super) fn fail_htlc(
     };
     removable(ch, key).map_err(|e| refuse(e.to_string()))?;
     ch.rec.commitment.ledger.remove_htlc(key, resolution);
-    if let Some(msg) = removal_message(ch, key) {
+    if let Some(msg) = ch
+        .rec
+        .commitment
+        .ledger
+        .htlcs
+        .get(&key)
+        .and_then(|h| removal_message(ch.id(), h))
+    {
         ch.send(msg);
     }
     Ok(())
@@ -491,11 +510,14 @@ pub(super) fn update_fee(ch: &mut Channel, rate: FeeratePerKw) -> Result<(), Cha
             ch.config.min_feerate, ch.config.max_feerate
         )));
     }
-    let mut trial = ch.rec.commitment.ledger.clone();
-    trial.update_fee(rate);
-    let latest = trial
+    // The latest state at the new feerate.
+    let mut latest = ch
+        .rec
+        .commitment
+        .ledger
         .latest()
         .map_err(|_| refuse("the ledger is overdrawn"))?;
+    latest.feerate = rate;
     for owner in [Party::Local, Party::Remote] {
         let left = spendable(ch, &latest, owner, Party::Local);
         if left.is_none_or(|l| l < reserve_of(ch, Party::Local)) {
@@ -505,22 +527,17 @@ pub(super) fn update_fee(ch: &mut Channel, rate: FeeratePerKw) -> Result<(), Cha
         }
     }
     ch.rec.commitment.ledger.update_fee(rate);
-    ch.send(Message::UpdateFee(UpdateFee {
-        channel_id: ch.id(),
-        feerate_per_kw: rate,
-        tlvs: crate::wire::Extension::default(),
-    }));
+    ch.send(fee_message(ch.id(), rate));
     Ok(())
 }
 
 // --- messages from the ledger ----------------------------------------------------------------
 
-/// The `update_add_htlc` of our HTLC `key`.
-pub(super) fn add_message(ch: &Channel, key: HtlcKey) -> Option<Message> {
-    let h = ch.rec.commitment.ledger.htlcs.get(&key)?;
-    Some(Message::UpdateAddHtlc(UpdateAddHtlc {
-        channel_id: ch.id(),
-        id: key.id,
+/// The `update_add_htlc` of our HTLC `h`.
+fn add_message(channel_id: ChannelId, h: &HtlcRecord) -> Message {
+    Message::UpdateAddHtlc(UpdateAddHtlc {
+        channel_id,
+        id: h.key.id,
         amount_msat: h.amount,
         payment_hash: crate::wire::Sha256(h.payment_hash.0),
         cltv_expiry: h.cltv_expiry,
@@ -529,24 +546,22 @@ pub(super) fn add_message(ch: &Channel, key: HtlcKey) -> Option<Message> {
             blinded_path: h.path_key,
             unknown: Vec::new(),
         },
-    }))
+    })
 }
 
-/// The removal message of the peer's HTLC `key`, as we sent it.
-pub(super) fn removal_message(ch: &Channel, key: HtlcKey) -> Option<Message> {
-    let h = ch.rec.commitment.ledger.htlcs.get(&key)?;
-    let removal = h.removal.as_ref()?;
-    let channel_id = ch.id();
-    Some(match &removal.resolution {
+/// The removal message of the peer's HTLC `h`, as we sent it (`None` before a removal).
+fn removal_message(channel_id: ChannelId, h: &HtlcRecord) -> Option<Message> {
+    let id = h.key.id;
+    Some(match &h.removal.as_ref()?.resolution {
         Resolution::Fulfilled { preimage } => Message::UpdateFulfillHtlc(UpdateFulfillHtlc {
             channel_id,
-            id: key.id,
+            id,
             payment_preimage: preimage.0,
             tlvs: UpdateFulfillHtlcTlvs::default(),
         }),
         Resolution::Failed { reason } => Message::UpdateFailHtlc(UpdateFailHtlc {
             channel_id,
-            id: key.id,
+            id,
             reason: reason.clone(),
             tlvs: UpdateFailHtlcTlvs::default(),
         }),
@@ -555,7 +570,7 @@ pub(super) fn removal_message(ch: &Channel, key: HtlcKey) -> Option<Message> {
             failure_code,
         } => Message::UpdateFailMalformedHtlc(UpdateFailMalformedHtlc {
             channel_id,
-            id: key.id,
+            id,
             sha256_of_onion: crate::wire::Sha256(*sha256_of_onion),
             failure_code: *failure_code,
             tlvs: crate::wire::Extension::default(),
@@ -563,42 +578,30 @@ pub(super) fn removal_message(ch: &Channel, key: HtlcKey) -> Option<Message> {
     })
 }
 
+/// An `update_fee` to `rate`.
+fn fee_message(channel_id: ChannelId, rate: FeeratePerKw) -> Message {
+    Message::UpdateFee(UpdateFee {
+        channel_id,
+        feerate_per_kw: rate,
+        tlvs: crate::wire::Extension::default(),
+    })
+}
+
 /// Our updates with sequence numbers in `from..to`, as messages, in the order we sent them
 /// (to retransmit them).
 pub(super) fn our_updates(ch: &Channel, from: u64, to: u64) -> Vec<Message> {
-    let ledger = &ch.rec.commitment.ledger;
-    let mut out: Vec<(u64, Message)> = Vec::new();
-    for h in ledger.htlcs.values() {
-        match h.key.offerer {
-            Party::Local if (from..to).contains(&h.add_seq) => {
-                if let Some(m) = add_message(ch, h.key) {
-                    out.push((h.add_seq, m));
-                }
-            }
-            Party::Remote => {
-                if let Some(r) = h.removal.as_ref().filter(|r| (from..to).contains(&r.seq)) {
-                    if let Some(m) = removal_message(ch, h.key) {
-                        out.push((r.seq, m));
-                    }
-                }
-            }
-            Party::Local => {}
-        }
-    }
-    if funder(ch) == Party::Local {
-        for f in ledger.fees.iter().filter(|f| (from..to).contains(&f.seq)) {
-            out.push((
-                f.seq,
-                Message::UpdateFee(UpdateFee {
-                    channel_id: ch.id(),
-                    feerate_per_kw: f.feerate,
-                    tlvs: crate::wire::Extension::default(),
-                }),
-            ));
-        }
-    }
-    out.sort_by_key(|(seq, _)| *seq);
-    out.into_iter().map(|(_, m)| m).collect()
+    let id = ch.id();
+    ch.rec
+        .commitment
+        .ledger
+        .updates_of(Party::Local, from..to)
+        .into_iter()
+        .filter_map(|(_, update)| match update {
+            Update::Add(h) => Some(add_message(id, h)),
+            Update::Removal(h) => removal_message(id, h),
+            Update::Fee(f) => Some(fee_message(id, f.feerate)),
+        })
+        .collect()
 }
 
 /// SHA256 of an onion, for `update_fail_malformed_htlc`.

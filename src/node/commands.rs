@@ -376,15 +376,13 @@ impl<S: ChainSource + Clone> NodeActor<S> {
 
 /// The HTLCs of a channel's latest state (`petrel channels`), both directions.
 fn htlcs_json(c: &StoredChannel) -> Value {
-    let pos_local = c.commitment.local.pos;
-    let pos_remote = c.commitment.remote.current.pos;
     let list: Vec<Value> = c
         .commitment
         .ledger
         .htlcs
         .values()
         .map(|h| {
-            let committed = h.is_in(pos_local) && h.is_in(pos_remote);
+            let committed = c.commitment.is_committed(h);
             let state = match (&h.removal, committed) {
                 (Some(r), _) => match r.resolution {
                     crate::channel::Resolution::Fulfilled { .. } => "fulfilling",

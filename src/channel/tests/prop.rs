@@ -53,12 +53,7 @@ fn removable(p: &Pair, by: Who) -> Vec<u64> {
     c.ledger
         .htlcs
         .values()
-        .filter(|h| {
-            h.key.offerer == Party::Remote
-                && h.removal.is_none()
-                && h.is_in(c.local.pos)
-                && h.is_in(c.remote.current.pos)
-        })
+        .filter(|h| h.key.offerer == Party::Remote && h.removal.is_none() && c.is_committed(h))
         .map(|h| h.key.id)
         .collect()
 }
