@@ -30,6 +30,7 @@ pub mod chain;
 pub mod channel;
 pub mod crash;
 pub mod funding;
+pub mod invoice;
 pub mod keys;
 pub mod node;
 pub mod peer;
