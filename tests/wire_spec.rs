@@ -202,6 +202,7 @@ fn replay(target: &str, data: &[u8]) {
         "tlv_stream" => {
             roundtrip::check_tlv_stream(data);
         }
+        "invoice_decode" => petrel::invoice::check_decode(data),
         other => panic!("corpus for unknown target {other}"),
     }
 }

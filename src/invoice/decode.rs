@@ -103,6 +103,19 @@ pub fn decode(bolt11: &str) -> Result<DecodedInvoice, InvoiceError> {
     })
 }
 
+/// The fuzz property (`fuzz/fuzz_targets/invoice_decode.rs`): any bytes, as text, either fail
+/// to decode or decode to an invoice whose lower-case string decodes to the same invoice.
+/// Panics when the property fails, which is what the fuzzer looks for.
+#[doc(hidden)]
+pub fn check_decode(data: &[u8]) {
+    let Ok(text) = core::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(invoice) = decode(text) {
+        assert_eq!(decode(&invoice.bolt11).as_ref(), Ok(&invoice));
+    }
+}
+
 /// The payee, once the signature is checked (BOLT 11 reader): with an `n` field, the signature
 /// must verify against it in low-S form; without, the key is recovered, and high-S is
 /// accepted.

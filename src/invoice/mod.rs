@@ -27,7 +27,7 @@ mod json;
 mod tests;
 
 pub use create::create;
-pub use decode::decode;
+pub use decode::{check_decode, decode};
 
 /// The expiry a reader assumes when the invoice has no `x` field (BOLT 11 "Tagged Fields").
 pub const DEFAULT_EXPIRY_SECS: u64 = 3600;
