@@ -47,6 +47,8 @@ pub const STEP_KINDS: &[&str] = &[
     "assert",
     "restart",
     "close",
+    "invoice",
+    "pay",
 ];
 
 /// How long a `wait` waits when the file does not say.
@@ -150,6 +152,7 @@ pub fn parse(text: &str, origin: &str, default_name: &str) -> Result<Scenario, F
         errors: Vec::new(),
         nodes: Vec::new(),
         channels: HashMap::new(),
+        invoices: HashMap::new(),
     };
     let scenario = v.file(raw, default_name);
     if v.errors.is_empty() {
@@ -217,6 +220,8 @@ struct Validator<'a> {
     nodes: Vec<String>,
     /// Channels opened by earlier steps, by name.
     channels: HashMap<String, KnownChannel>,
+    /// Invoices made by earlier steps, by name.
+    invoices: HashMap<String, pay::KnownInvoice>,
 }
 
 impl Validator<'_> {
@@ -286,12 +291,9 @@ impl Validator<'_> {
         let kind = raw.kind.get_ref().as_str();
         let at = raw.kind.span();
         if !STEP_KINDS.contains(&kind) {
-            let message = match kind {
-                "pay" => "`pay` is not available: petrel does not make payments yet".to_string(),
-                _ => match suggest(kind, STEP_KINDS) {
-                    Some(s) => format!("unknown step `{kind}`; did you mean `{s}`?"),
-                    None => format!("unknown step `{kind}` (steps: {})", STEP_KINDS.join(", ")),
-                },
+            let message = match suggest(kind, STEP_KINDS) {
+                Some(s) => format!("unknown step `{kind}`; did you mean `{s}`?"),
+                None => format!("unknown step `{kind}` (steps: {})", STEP_KINDS.join(", ")),
             };
             self.error(at, message);
             return None;
@@ -321,6 +323,8 @@ impl Validator<'_> {
             "mine" => self.mine(raw),
             "wait" | "assert" => self.checks(raw),
             "restart" => self.restart(raw),
+            "invoice" => self.invoice(raw),
+            "pay" => self.pay(raw),
             _ => self.close(raw),
         }?;
         Some(StepSpec {
@@ -530,6 +534,7 @@ fn is_name(s: &str) -> bool {
 
 mod checks;
 mod open;
+mod pay;
 mod raw;
 #[cfg(test)]
 mod tests;

@@ -63,6 +63,21 @@ pub(super) struct RawStep {
     pub(super) kill: Option<Spanned<bool>>,
     pub(super) force: Option<Spanned<bool>>,
     pub(super) feerate: Option<Spanned<u32>>,
+    pub(super) usable: Option<Spanned<bool>>,
+    pub(super) name: Option<Spanned<String>>,
+    pub(super) description: Option<Spanned<String>>,
+    pub(super) invoice: Option<Spanned<String>>,
+    /// A number, or `"any"` for an invoice: read as any TOML value so a wrong one gets a
+    /// message of ours.
+    pub(super) amount_msat: Option<Spanned<toml::Value>>,
+    pub(super) count: Option<Spanned<u64>>,
+    pub(super) expect: Option<Spanned<String>>,
+    pub(super) payments_succeeded: Option<Spanned<u64>>,
+    pub(super) payments_failed: Option<Spanned<u64>>,
+    pub(super) payments_pending: Option<Spanned<u64>>,
+    pub(super) invoices_open: Option<Spanned<u64>>,
+    pub(super) invoices_paid: Option<Spanned<u64>>,
+    pub(super) invoices_expired: Option<Spanned<u64>>,
 }
 
 /// One entry of an `open` step's `channels = [...]`.
@@ -111,6 +126,19 @@ impl RawStep {
             ("kill", s(self.kill.as_ref())),
             ("force", s(self.force.as_ref())),
             ("feerate", s(self.feerate.as_ref())),
+            ("usable", s(self.usable.as_ref())),
+            ("name", s(self.name.as_ref())),
+            ("description", s(self.description.as_ref())),
+            ("invoice", s(self.invoice.as_ref())),
+            ("amount-msat", s(self.amount_msat.as_ref())),
+            ("count", s(self.count.as_ref())),
+            ("expect", s(self.expect.as_ref())),
+            ("payments-succeeded", s(self.payments_succeeded.as_ref())),
+            ("payments-failed", s(self.payments_failed.as_ref())),
+            ("payments-pending", s(self.payments_pending.as_ref())),
+            ("invoices-open", s(self.invoices_open.as_ref())),
+            ("invoices-paid", s(self.invoices_paid.as_ref())),
+            ("invoices-expired", s(self.invoices_expired.as_ref())),
         ];
         all.into_iter()
             .filter_map(|(k, span)| span.map(|s| (k, s)))
@@ -120,37 +148,34 @@ impl RawStep {
 
 /// The keys each step takes besides `do` and `note`.
 pub(super) fn keys_of(kind: &str) -> &'static [&'static str] {
-    const CHECKS: &[&str] = &[
-        "channel",
-        "node",
-        "peer",
-        "state",
-        "event",
-        "how",
-        "balance-msat",
-        "num-channels",
-        "wallet-sat",
-        "spent-sat",
-        "tolerance-sat",
-        "connected",
-        "mempool-txs",
-    ];
-    const WAIT: &[&str] = &[
-        "channel",
-        "node",
-        "peer",
-        "state",
-        "event",
-        "how",
-        "balance-msat",
-        "num-channels",
-        "wallet-sat",
-        "spent-sat",
-        "tolerance-sat",
-        "connected",
-        "mempool-txs",
-        "timeout-secs",
-    ];
+    /// The check keys of `wait` and `assert`, then `$extra`.
+    macro_rules! check_keys {
+        ($($extra:literal),*) => {
+            &[
+                "channel",
+                "node",
+                "peer",
+                "state",
+                "event",
+                "how",
+                "usable",
+                "balance-msat",
+                "num-channels",
+                "wallet-sat",
+                "spent-sat",
+                "tolerance-sat",
+                "connected",
+                "mempool-txs",
+                "payments-succeeded",
+                "payments-failed",
+                "payments-pending",
+                "invoices-open",
+                "invoices-paid",
+                "invoices-expired",
+                $($extra),*
+            ]
+        };
+    }
     match kind {
         "fund" => &["node", "nodes", "sat", "coins"],
         "connect" => &["from", "to"],
@@ -165,10 +190,20 @@ pub(super) fn keys_of(kind: &str) -> &'static [&'static str] {
             "channels",
         ],
         "mine" => &["blocks"],
-        "wait" => WAIT,
-        "assert" => CHECKS,
+        "wait" => check_keys!("timeout-secs"),
+        "assert" => check_keys!(),
         "restart" => &["node", "kill"],
         "close" => &["channel", "by", "force", "feerate"],
+        "invoice" => &["node", "name", "amount-msat", "description"],
+        "pay" => &[
+            "from",
+            "invoice",
+            "to",
+            "amount-msat",
+            "count",
+            "expect",
+            "timeout-secs",
+        ],
         _ => &[],
     }
 }
