@@ -32,6 +32,7 @@ pub mod crash;
 pub mod funding;
 pub mod keys;
 pub mod node;
+pub mod onion;
 pub mod peer;
 pub mod regtest;
 pub mod rpc;
