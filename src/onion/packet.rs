@@ -113,9 +113,10 @@ pub fn sha256_of_onion(packet: &[u8]) -> [u8; 32] {
     sha256::Hash::hash(packet).to_byte_array()
 }
 
-/// The bytes a hop's payload takes in `hop_payloads`: length prefix, payload, HMAC.
+/// The bytes a hop's payload takes in `hop_payloads`: length prefix, payload, HMAC
+/// (saturating: a peer's length can be anything).
 fn shift_size(payload_len: usize) -> usize {
-    bigsize_len(payload_len as u64) + payload_len + HMAC_LEN
+    payload_len.saturating_add(bigsize_len(payload_len as u64) + HMAC_LEN)
 }
 
 /// Builds an onion for `hops` (first hop first), each the hop's node id and its payload's TLV
@@ -140,7 +141,9 @@ pub fn build_packet(
         }
     }
     let shifts: Vec<usize> = hops.iter().map(|(_, p)| shift_size(p.len())).collect();
-    let needed: usize = shifts.iter().sum();
+    let needed = shifts
+        .iter()
+        .fold(0usize, |sum, shift| sum.saturating_add(*shift));
     if needed > HOP_PAYLOADS_LEN {
         return Err(BuildError::TooLarge { needed });
     }
