@@ -33,6 +33,7 @@ pub mod funding;
 pub mod invoice;
 pub mod keys;
 pub mod node;
+pub mod onion;
 pub mod peer;
 pub mod regtest;
 pub mod rpc;
