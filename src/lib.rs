@@ -34,6 +34,7 @@ pub mod invoice;
 pub mod keys;
 pub mod node;
 pub mod onion;
+pub mod payment;
 pub mod peer;
 pub mod regtest;
 pub mod rpc;
