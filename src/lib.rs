@@ -2,10 +2,11 @@
 //!
 //! Two Petrel nodes, or Petrel and any BOLT-compliant node, connect over a Noise-encrypted TCP
 //! transport (BOLT 8), exchange length-prefixed messages (BOLT 1), open single-funded channels
-//! (BOLT 2), build and sign commitment transactions (BOLT 3) and watch the chain (BOLT 5).
+//! (BOLT 2), build and sign commitment transactions (BOLT 3), pay and get paid with onions
+//! (BOLT 4) and invoices (BOLT 11), and watch the chain (BOLT 5).
 //!
 //! The crate is layered bottom-up, one module per subsystem; see `DESIGN.md`. Pure cores
-//! (`wire`, `keys`, `tx`, `funding`, `channel`) do no IO: every secret, clock reading or block
+//! (`wire`, `keys`, `tx`, `funding`, `channel`, `onion`, `payment`) do no IO: every secret, clock reading or block
 //! height they need is an argument.
 #![cfg_attr(not(any(test, fuzzing)), deny(missing_docs))]
 #![deny(rustdoc::broken_intra_doc_links)]
