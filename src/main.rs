@@ -103,6 +103,48 @@ enum Command {
         #[arg(long)]
         onion: Option<String>,
     },
+    /// Make a BOLT 11 invoice: prints bolt11, payment_hash, payment_secret, expires_at.
+    Invoice {
+        /// The amount in millisatoshis, or `any` for an invoice without an amount.
+        amount_msat: String,
+        /// What it is for.
+        #[arg(long)]
+        description: Option<String>,
+        /// Seconds until it expires (default 3600).
+        #[arg(long, value_name = "SECS")]
+        expiry: Option<u64>,
+    },
+    /// Print every field of a BOLT 11 invoice.
+    Decodeinvoice {
+        /// The invoice.
+        bolt11: String,
+    },
+    /// Pay a BOLT 11 invoice and wait for the outcome (exit status 1 unless it succeeded).
+    Pay {
+        /// The invoice.
+        bolt11: String,
+        /// The amount, for an invoice without one.
+        #[arg(long)]
+        amount_msat: Option<u64>,
+        /// Seconds to wait for the outcome (default 60); the payment goes on after it.
+        #[arg(long)]
+        timeout_secs: Option<u64>,
+    },
+    /// Send a spontaneous payment (keysend) and wait for the outcome (exit status 1 unless
+    /// it succeeded).
+    Keysend {
+        /// The payee's node id.
+        node_id: String,
+        /// The amount in millisatoshis.
+        amount_msat: u64,
+        /// Seconds to wait for the outcome (default 60).
+        #[arg(long)]
+        timeout_secs: Option<u64>,
+    },
+    /// Payments sent, newest first.
+    Payments,
+    /// Invoices issued and keysend payments received, newest first.
+    Invoices,
     /// Give up a pending channel whose funding will never confirm.
     Abandon {
         /// The channel id.
@@ -231,6 +273,8 @@ fn main() -> anyhow::Result<ExitCode> {
             .ok_or_else(|| anyhow::anyhow!("--datadir is required"))
     };
     let call = |method: &str, params: serde_json::Value| client(need_datadir()?, method, params);
+    let call_value =
+        |method: &str, params: serde_json::Value| client_value(need_datadir()?, method, params);
     match cli.command {
         Command::Regtest(args) => run_regtest(need_datadir()?, args).map(|()| ExitCode::SUCCESS),
         Command::Node(args) => run_node(need_datadir()?, args).map(|()| ExitCode::SUCCESS),
@@ -288,15 +332,60 @@ fn main() -> anyhow::Result<ExitCode> {
                 "onion": onion,
             }),
         ),
+        Command::Invoice {
+            amount_msat,
+            description,
+            expiry,
+        } => call(
+            "invoice",
+            json!({ "amount_msat": amount_msat, "description": description, "expiry": expiry }),
+        ),
+        Command::Decodeinvoice { bolt11 } => call("decodeinvoice", json!({ "bolt11": bolt11 })),
+        Command::Pay {
+            bolt11,
+            amount_msat,
+            timeout_secs,
+        } => payment_outcome(call_value(
+            "pay",
+            json!({ "bolt11": bolt11, "amount_msat": amount_msat, "timeout_secs": timeout_secs }),
+        )),
+        Command::Keysend {
+            node_id,
+            amount_msat,
+            timeout_secs,
+        } => payment_outcome(call_value(
+            "keysend",
+            json!({ "node_id": node_id, "amount_msat": amount_msat, "timeout_secs": timeout_secs }),
+        )),
+        Command::Payments => call("payments", json!({})),
+        Command::Invoices => call("invoices", json!({})),
         Command::Abandon { channel_id } => call("abandon", json!({ "channel_id": channel_id })),
         Command::History { channel_id } => call("history", json!({ "channel_id": channel_id })),
         Command::Stop => call("stop", json!({})),
     }
 }
 
+/// `pay` and `keysend` exit with status 1 unless the payment succeeded.
+fn payment_outcome(
+    result: anyhow::Result<(ExitCode, Option<serde_json::Value>)>,
+) -> anyhow::Result<ExitCode> {
+    let (code, value) = result?;
+    let succeeded = value.is_some_and(|v| v["status"] == "succeeded");
+    Ok(if succeeded { code } else { ExitCode::from(1) })
+}
+
 /// Runs one control API call and prints its result as JSON; an error prints
 /// `{"error": ...}` and exits with status 1.
 fn client(datadir: PathBuf, method: &str, params: serde_json::Value) -> anyhow::Result<ExitCode> {
+    client_value(datadir, method, params).map(|(code, _)| code)
+}
+
+/// [`client`], also handing back the answer.
+fn client_value(
+    datadir: PathBuf,
+    method: &str,
+    params: serde_json::Value,
+) -> anyhow::Result<(ExitCode, Option<serde_json::Value>)> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -308,12 +397,12 @@ fn client(datadir: PathBuf, method: &str, params: serde_json::Value) -> anyhow::
         // A closed stdout (`| head`) is not worth a panic.
         Ok(value) => {
             let _ = writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&value)?);
-            Ok(ExitCode::SUCCESS)
+            Ok((ExitCode::SUCCESS, Some(value)))
         }
         Err(e) => {
             let error = json!({ "error": e.to_string(), "code": e.code() });
             let _ = writeln!(io::stdout(), "{error}");
-            Ok(ExitCode::from(1))
+            Ok((ExitCode::from(1), None))
         }
     }
 }

@@ -126,11 +126,11 @@ fn update_fee_and_an_htlc_go_through_the_commitment_dance() {
     let (ok, refused) = b.cli(&["updatefee", &id, "--feerate", "6000"]);
     assert!(!ok, "{refused}");
 
-    // An HTLC B cannot read (Petrel cannot read onions yet): B fails it back as malformed.
+    // An HTLC whose onion B cannot read (random bytes): B fails it back as malformed.
     assert!(add_htlc(&a, &id, height(&chain)));
-    wait_for_blocking("B to fail the HTLC back", DEADLINE, || {
-        let log = std::fs::read_to_string(b.datadir.join("node.log")).ok()?;
-        log.contains("failing it back").then_some(())
+    wait_for_blocking("A to hear the HTLC failed", DEADLINE, || {
+        let log = std::fs::read_to_string(a.datadir.join("node.log")).ok()?;
+        log.contains("our HTLC failed").then_some(())
     });
     let (ca, cb) = wait_settled(&a, &b, &id);
     assert_eq!(ca["local_balance_msat"], start["local_balance_msat"]);

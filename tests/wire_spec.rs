@@ -162,7 +162,49 @@ fn seeds() -> BTreeMap<String, Vec<(String, Vec<u8>)>> {
         })
         .collect();
     out.insert("tlv_stream".into(), tlv);
+    onion_seeds(&mut out);
     out
+}
+
+/// Onion seeds from BOLT 4's vectors: the packet (which the fuzz node key peels), each hop's
+/// payload with and without its length prefix, the failure and its return packet.
+fn onion_seeds(out: &mut BTreeMap<String, Vec<(String, Vec<u8>)>>) {
+    use petrel::wire::{read_bigsize, Reader};
+    use serde_json::Value;
+    let read = |file: &str| -> Value {
+        let text = fs::read_to_string(root().join("wire-spec/vectors").join(file)).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let hex = |v: &Value| Vec::<u8>::from_hex(v.as_str().unwrap()).unwrap();
+    let onion = read("bolt04-onion-test.json");
+    let mut peel = vec![("seed-vector-onion".to_string(), hex(&onion["onion"]))];
+    let mut payload = Vec::new();
+    for (i, hop) in onion["generate"]["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        let prefixed = hex(&hop["payload"]);
+        let mut r = Reader::new(&prefixed);
+        read_bigsize(&mut r).unwrap();
+        payload.push((format!("seed-vector-{i}"), r.rest().to_vec()));
+        peel.push((format!("seed-vector-payload-{i}"), prefixed));
+    }
+    out.insert("onion_peel".into(), peel);
+    out.insert("onion_payload".into(), payload);
+    let error = read("bolt04-onion-error-test.json");
+    let message = hex(&error["generate"]["failure_message"]);
+    let mut authenticated = vec![4u8];
+    authenticated.extend_from_slice(&message);
+    out.insert(
+        "onion_failure".into(),
+        vec![
+            ("seed-vector-errorpacket".into(), hex(&error["errorpacket"])),
+            ("seed-vector-message".into(), message),
+            ("seed-vector-hop-4".into(), authenticated),
+        ],
+    );
 }
 
 #[test]
@@ -202,6 +244,10 @@ fn replay(target: &str, data: &[u8]) {
         "tlv_stream" => {
             roundtrip::check_tlv_stream(data);
         }
+        "invoice_decode" => petrel::invoice::check_decode(data),
+        "onion_peel" => petrel::onion::roundtrip::check_peel(data),
+        "onion_payload" => petrel::onion::roundtrip::check_payload(data),
+        "onion_failure" => petrel::onion::roundtrip::check_failure(data),
         other => panic!("corpus for unknown target {other}"),
     }
 }

@@ -38,6 +38,11 @@ pub(crate) enum NodeCmd {
         conn: Box<Connection>,
         reply: Option<oneshot::Sender<Result<serde_json::Value, RpcError>>>,
     },
+    /// A `pay` / `keysend` caller's wait is over.
+    PayTimeout {
+        hash: crate::tx::PaymentHash,
+        waiter: u64,
+    },
     /// An outbound connection attempt failed.
     ConnectFailed {
         node_id: PublicKey,
@@ -78,6 +83,8 @@ pub(crate) struct NodeActor<S> {
     pub(crate) channel_config: crate::channel::ChannelConfig,
     /// The chain watcher.
     pub(crate) watch: crate::watch::WatchHandle,
+    /// Invoices, payments and the callers waiting on them.
+    pub(crate) pay: super::payments::PayState,
 }
 
 pub(crate) fn unix_now() -> u64 {
@@ -144,6 +151,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
                     let _ = reply.send(Ok(serde_json::json!({ "node_id": node_id.to_string() })));
                 }
             }
+            NodeCmd::PayTimeout { hash, waiter } => self.pay_timeout(hash, waiter),
             NodeCmd::ConnectFailed {
                 node_id,
                 error,

@@ -10,15 +10,9 @@ use bitcoin::secp256k1::PublicKey;
 use super::actor::{unix_now, NodeActor};
 use crate::chain::{BlockEvent, ChainSource, ConfEvent};
 use crate::channel::establish::{self, When};
-use crate::channel::{
-    sha256_of_onion, Action, ChannelEvent, ChannelStatus, Command, FundingConfirmation, BADONION,
-};
+use crate::channel::{Action, ChannelEvent, ChannelStatus, Command, FundingConfirmation};
 use crate::crash::crash_point;
 use crate::wire::{ChannelId, Message, ShortChannelId};
-
-/// BOLT 4 `invalid_onion_hmac` (BADONION | PERM | 5): how we refuse HTLCs while Petrel cannot
-/// read onions (payments are not implemented yet).
-const INVALID_ONION_HMAC: u16 = BADONION | 0x4000 | 5;
 
 impl<S: ChainSource + Clone> NodeActor<S> {
     pub(crate) fn when(&self) -> When {
@@ -83,6 +77,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
                 self.watch.watch(id).await;
             }
         }
+        self.recover_payments().await;
         for peer in peers {
             if let Ok(address) = peer.address.parse() {
                 self.redial.insert(peer.node_id, address);
@@ -235,42 +230,29 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             ChannelEvent::HtlcReceived {
                 id: htlc_id,
                 amount,
-                ..
+                payment_hash,
+                cltv_expiry,
             } => {
-                // Petrel cannot read onions yet (payments come with the next issue): the
-                // HTLC goes back at once, as an onion we could not read.
-                tracing::info!(channel = %id, htlc = htlc_id, %amount, "HTLC received; failing it back (no payments yet)");
-                let onion = self
-                    .channels
-                    .get(&id)
-                    .and_then(|c| c.htlc_onion(htlc_id))
-                    .map_or([0; 32], |o| sha256_of_onion(&o[..]));
-                let now = self.when();
-                if let Some(core) = self.channels.get_mut(&id) {
-                    if let Err(e) = core.handle_command(
-                        Command::FailMalformed {
-                            id: htlc_id,
-                            sha256_of_onion: onion,
-                            failure_code: INVALID_ONION_HMAC,
-                        },
-                        now,
-                    ) {
-                        tracing::warn!(channel = %id, "failing HTLC {htlc_id} back: {e}");
-                    }
-                }
-                self.run_actions(id).await;
+                self.on_htlc_received(id, htlc_id, amount, payment_hash, cltv_expiry)
+                    .await;
             }
-            ChannelEvent::HtlcFulfilled { id: htlc_id, .. } => {
-                tracing::info!(channel = %id, htlc = htlc_id, "our HTLC was fulfilled");
-            }
-            ChannelEvent::HtlcFailed { id: htlc_id, .. } => {
+            ChannelEvent::HtlcFulfilled {
+                id: htlc_id,
+                preimage,
+            } => self.on_htlc_fulfilled(id, htlc_id, preimage).await,
+            ChannelEvent::HtlcFailed {
+                id: htlc_id,
+                resolution,
+            } => {
                 tracing::info!(channel = %id, htlc = htlc_id, "our HTLC failed");
+                self.on_htlc_failed(id, htlc_id, &resolution).await;
             }
             ChannelEvent::FeerateChanged { feerate } => {
                 tracing::info!(channel = %id, %feerate, "commitment feerate changed");
             }
             ChannelEvent::Failed { reason } => {
                 tracing::warn!(channel = %id, "channel failed: {reason}");
+                self.pay.book.receiver.forget_channel(&id);
                 self.watch.watch(id).await;
             }
         }
@@ -336,6 +318,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             }
             self.run_actions(id).await;
         }
+        self.payments_tick().await;
         self.follow_fee_estimate().await;
     }
 
@@ -393,6 +376,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
 
     /// Timeouts of every channel (an unanswered `closing_signed`).
     pub(crate) async fn on_tick(&mut self) {
+        self.payments_tick().await;
         let now = self.when();
         let ids: Vec<ChannelId> = self.channels.keys().copied().collect();
         for id in ids {

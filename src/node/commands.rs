@@ -55,6 +55,9 @@ fn failed(e: impl std::fmt::Display) -> RpcError {
 
 impl<S: ChainSource + Clone> NodeActor<S> {
     pub(crate) async fn on_rpc(&mut self, method: String, params: Value, reply: Reply) {
+        let Some(reply) = self.on_payment_rpc(&method, &params, reply).await else {
+            return;
+        };
         let result = match method.as_str() {
             "getinfo" => Ok(self.getinfo().await),
             "newaddress" => match self.wallet().new_address().await {
@@ -228,10 +231,15 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             .confirmed
             .map_or(0, |conf| self.tip.saturating_sub(conf.height) + 1);
         let (ours, theirs) = c.commitment.balances();
+        let usable = self
+            .channels
+            .get(&c.params.channel_id)
+            .is_some_and(|core| c.status == ChannelStatus::Ready && core.is_linked());
         json!({
             "channel_id": c.params.channel_id.to_string(),
             "peer": c.params.peer.to_string(),
             "state": c.status.as_str(),
+            "usable": usable,
             "role": c.params.role,
             "capacity_sat": c.params.funding_amount.to_sat(),
             "local_balance_msat": ours.0,

@@ -12,6 +12,7 @@ mod channels;
 mod closing;
 mod commands;
 pub mod config;
+mod payments;
 pub mod seed;
 
 use std::collections::{HashMap, HashSet};
@@ -267,6 +268,7 @@ pub async fn run(config: NodeConfig, stop: CancellationToken) -> Result<(), Node
         conf_tx,
         redial: HashMap::new(),
         watch: watch_handle,
+        pay: payments::PayState::default(),
     };
     // Boxed: the actor's future is large (it holds the whole node state across awaits).
     Box::pin(actor.run(Inboxes {

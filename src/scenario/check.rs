@@ -9,9 +9,9 @@ impl Check {
     /// What the runner must read to decide this check.
     pub fn needs(&self) -> Vec<Need> {
         match self {
-            Check::ChannelState { on, .. } | Check::ClosedHow { on, .. } => {
-                on.iter().cloned().map(Need::Channels).collect()
-            }
+            Check::ChannelState { on, .. }
+            | Check::ChannelUsable { on, .. }
+            | Check::ClosedHow { on, .. } => on.iter().cloned().map(Need::Channels).collect(),
             Check::ChannelBalance { msat, .. } => msat
                 .iter()
                 .map(|(n, _)| Need::Channels(n.clone()))
@@ -26,6 +26,8 @@ impl Check {
             }
             Check::Connected { node, .. } => vec![Need::Peers(node.clone())],
             Check::Mempool { .. } => vec![Need::Mempool],
+            Check::Payments { node, .. } => vec![Need::Payments(node.clone())],
+            Check::Invoices { node, .. } => vec![Need::Invoices(node.clone())],
         }
     }
 
@@ -40,6 +42,31 @@ impl Check {
                             "{channel} is {} on {node} (want {state})",
                             view.state
                         ));
+                    }
+                }
+                Ok(())
+            }
+            Check::ChannelUsable {
+                channel,
+                on,
+                usable,
+            } => {
+                for node in on {
+                    let view = channel_view(seen, names, node, channel)?;
+                    match view.usable {
+                        Some(u) if u == *usable => {}
+                        Some(u) => {
+                            let word = if u { "usable" } else { "not usable" };
+                            return Err(format!(
+                                "{channel} is {word} on {node} ({})",
+                                view.state
+                            ));
+                        }
+                        None => {
+                            return Err(format!(
+                                "{node} does not say whether {channel} is usable (no `usable` in `channels`)"
+                            ))
+                        }
                     }
                 }
                 Ok(())
@@ -200,8 +227,78 @@ impl Check {
                     ))
                 }
             }
+            Check::Payments {
+                node,
+                status,
+                count,
+            } => {
+                let list = read(&seen.payments, node, "payments")?;
+                tally(
+                    list.iter().map(|p| p.status.as_str()),
+                    node,
+                    "payment",
+                    status,
+                    *count,
+                )
+            }
+            Check::Invoices {
+                node,
+                status,
+                count,
+            } => {
+                let list = read(&seen.invoices, node, "invoices")?;
+                tally(
+                    list.iter().map(|i| i.status.as_str()),
+                    node,
+                    "invoice",
+                    status,
+                    *count,
+                )
+            }
         }
     }
+}
+
+/// The list `what` read from `node`, or why there is none.
+fn read<'a, T>(
+    reads: &'a std::collections::BTreeMap<String, super::observation::Read<Vec<T>>>,
+    node: &str,
+    what: &str,
+) -> Result<&'a [T], String> {
+    reads
+        .get(node)
+        .ok_or_else(|| format!("{what} of {node} not read"))?
+        .as_ref()
+        .map(Vec::as_slice)
+        .map_err(|e| format!("{what} of {node}: {e}"))
+}
+
+/// `Ok` if exactly `want` of `statuses` are `status`; otherwise the count of each status.
+fn tally<'a>(
+    statuses: impl Iterator<Item = &'a str>,
+    node: &str,
+    noun: &str,
+    status: &str,
+    want: u64,
+) -> Result<(), String> {
+    let mut by_status: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for s in statuses {
+        *by_status.entry(s).or_default() += 1;
+    }
+    let n = by_status.get(status).copied().unwrap_or(0);
+    if n == want {
+        return Ok(());
+    }
+    let all: Vec<String> = by_status.iter().map(|(s, c)| format!("{c} {s}")).collect();
+    Err(format!(
+        "{node} has {n} {noun}{} {status} (want {want}; all: {})",
+        if n == 1 { "" } else { "s" },
+        if all.is_empty() {
+            "none".to_string()
+        } else {
+            all.join(", ")
+        }
+    ))
 }
 
 fn within(got: u64, want: u64, tolerance: u64) -> bool {
@@ -256,6 +353,7 @@ mod tests {
             capacity_sat: 1_000,
             local_balance_msat: local,
             remote_balance_msat: 1_000_000 - local,
+            usable: None,
             confirmations: 0,
             short_channel_id: None,
             close: None,
@@ -505,5 +603,90 @@ mod tests {
             Err("a is not connected to b".into())
         );
         assert_eq!(check(false).evaluate(&seen, &names()), Ok(()));
+    }
+
+    #[test]
+    fn payments_and_invoices_are_counted_by_status() {
+        use crate::scenario::observation::{InvoiceView, PaymentView};
+        let payment = |status: &str| PaymentView {
+            status: status.into(),
+            payment_hash: String::new(),
+            amount_msat: 1,
+            fee_msat: 0,
+            failure: None,
+        };
+        let mut seen = Observation::default();
+        seen.payments.insert(
+            "a".into(),
+            Ok(vec![
+                payment("succeeded"),
+                payment("failed"),
+                payment("succeeded"),
+            ]),
+        );
+        let payments = |status: &str, count| Check::Payments {
+            node: "a".into(),
+            status: status.into(),
+            count,
+        };
+        assert_eq!(
+            payments("succeeded", 2).needs(),
+            vec![Need::Payments("a".into())]
+        );
+        assert_eq!(payments("succeeded", 2).evaluate(&seen, &names()), Ok(()));
+        assert_eq!(payments("pending", 0).evaluate(&seen, &names()), Ok(()));
+        assert_eq!(
+            payments("failed", 0).evaluate(&seen, &names()),
+            Err("a has 1 payment failed (want 0; all: 1 failed, 2 succeeded)".into())
+        );
+        let invoices = Check::Invoices {
+            node: "a".into(),
+            status: "paid".into(),
+            count: 1,
+        };
+        assert_eq!(
+            invoices.evaluate(&seen, &names()),
+            Err("invoices of a not read".into())
+        );
+        seen.invoices.insert(
+            "a".into(),
+            Ok(vec![InvoiceView {
+                payment_hash: String::new(),
+                kind: "keysend".into(),
+                status: "paid".into(),
+                amount_msat: None,
+                received_msat: 5,
+            }]),
+        );
+        assert_eq!(invoices.evaluate(&seen, &names()), Ok(()));
+        seen.invoices.insert("a".into(), Ok(vec![]));
+        assert_eq!(
+            invoices.evaluate(&seen, &names()),
+            Err("a has 0 invoices paid (want 1; all: none)".into())
+        );
+    }
+
+    #[test]
+    fn usable_needs_the_nodes_word_for_it() {
+        let mut seen = Observation::default();
+        let mut up = view("c1", "ready", 1);
+        up.usable = Some(true);
+        seen.channels.insert("a".into(), Ok(vec![up]));
+        seen.channels
+            .insert("b".into(), Ok(vec![view("c1", "ready", 1)]));
+        let check = |on: &str, usable| Check::ChannelUsable {
+            channel: "ab".into(),
+            on: vec![on.into()],
+            usable,
+        };
+        assert_eq!(check("a", true).evaluate(&seen, &names()), Ok(()));
+        assert_eq!(
+            check("a", false).evaluate(&seen, &names()),
+            Err("ab is usable on a (ready)".into())
+        );
+        assert_eq!(
+            check("b", true).evaluate(&seen, &names()),
+            Err("b does not say whether ab is usable (no `usable` in `channels`)".into())
+        );
     }
 }

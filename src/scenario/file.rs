@@ -26,14 +26,14 @@
 //! validator turns it into a typed [`Step`], rejecting keys that do not apply, missing keys,
 //! unknown nodes and channels that no earlier step opens.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 use std::time::Duration;
 
-use serde::Deserialize;
 use toml::Spanned;
 
+use self::raw::{keys_of, RawFile, RawNode, RawStep};
 use super::step::{NodeSettings, NodeSpec, Scenario, Step, StepSpec};
 
 /// The steps a file may use, for error messages.
@@ -47,6 +47,8 @@ pub const STEP_KINDS: &[&str] = &[
     "assert",
     "restart",
     "close",
+    "invoice",
+    "pay",
 ];
 
 /// How long a `wait` waits when the file does not say.
@@ -134,172 +136,6 @@ impl fmt::Display for FileErrors {
 
 impl std::error::Error for FileErrors {}
 
-/// The file as serde reads it: nothing checked but types and key names.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    name: Option<Spanned<String>>,
-    description: Option<String>,
-    nodes: Spanned<BTreeMap<Spanned<String>, RawNode>>,
-    #[serde(default)]
-    step: Vec<RawStep>,
-}
-
-/// `[nodes.NAME]`: the settings a scenario may choose for a node.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawNode {
-    minimum_depth: Option<u32>,
-    max_pending_per_peer: Option<u64>,
-    max_pending_total: Option<u64>,
-    reservation_timeout_secs: Option<u64>,
-    chain_poll_ms: Option<u64>,
-}
-
-/// One `[[step]]` table: every key any step takes. Which ones apply depends on `do`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawStep {
-    #[serde(rename = "do")]
-    kind: Spanned<String>,
-    note: Option<Spanned<String>>,
-    node: Option<Spanned<String>>,
-    nodes: Option<Spanned<Vec<Spanned<String>>>>,
-    from: Option<Spanned<String>>,
-    to: Option<Spanned<String>>,
-    peer: Option<Spanned<String>>,
-    by: Option<Spanned<String>>,
-    channel: Option<Spanned<String>>,
-    channels: Option<Spanned<Vec<Spanned<RawOpen>>>>,
-    sat: Option<Spanned<u64>>,
-    push_msat: Option<Spanned<u64>>,
-    min_depth: Option<Spanned<u32>>,
-    coins: Option<Spanned<u32>>,
-    blocks: Option<Spanned<u32>>,
-    state: Option<Spanned<String>>,
-    event: Option<Spanned<String>>,
-    how: Option<Spanned<String>>,
-    balance_msat: Option<Spanned<BTreeMap<Spanned<String>, u64>>>,
-    num_channels: Option<Spanned<u64>>,
-    wallet_sat: Option<Spanned<u64>>,
-    spent_sat: Option<Spanned<u64>>,
-    tolerance_sat: Option<Spanned<u64>>,
-    connected: Option<Spanned<bool>>,
-    mempool_txs: Option<Spanned<u64>>,
-    timeout_secs: Option<Spanned<u64>>,
-    kill: Option<Spanned<bool>>,
-    force: Option<Spanned<bool>>,
-    feerate: Option<Spanned<u32>>,
-}
-
-/// One entry of an `open` step's `channels = [...]`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawOpen {
-    channel: Option<Spanned<String>>,
-    from: Option<Spanned<String>>,
-    to: Option<Spanned<String>>,
-    sat: Option<Spanned<u64>>,
-    push_msat: Option<Spanned<u64>>,
-    min_depth: Option<Spanned<u32>>,
-}
-
-impl RawStep {
-    /// The optional keys present, with their spans, in declaration order of the struct.
-    fn present(&self) -> Vec<(&'static str, Range<usize>)> {
-        fn s<T>(v: Option<&Spanned<T>>) -> Option<Range<usize>> {
-            v.map(Spanned::span)
-        }
-        let all = [
-            ("node", s(self.node.as_ref())),
-            ("nodes", s(self.nodes.as_ref())),
-            ("from", s(self.from.as_ref())),
-            ("to", s(self.to.as_ref())),
-            ("peer", s(self.peer.as_ref())),
-            ("by", s(self.by.as_ref())),
-            ("channel", s(self.channel.as_ref())),
-            ("channels", s(self.channels.as_ref())),
-            ("sat", s(self.sat.as_ref())),
-            ("push-msat", s(self.push_msat.as_ref())),
-            ("min-depth", s(self.min_depth.as_ref())),
-            ("coins", s(self.coins.as_ref())),
-            ("blocks", s(self.blocks.as_ref())),
-            ("state", s(self.state.as_ref())),
-            ("event", s(self.event.as_ref())),
-            ("how", s(self.how.as_ref())),
-            ("balance-msat", s(self.balance_msat.as_ref())),
-            ("num-channels", s(self.num_channels.as_ref())),
-            ("wallet-sat", s(self.wallet_sat.as_ref())),
-            ("spent-sat", s(self.spent_sat.as_ref())),
-            ("tolerance-sat", s(self.tolerance_sat.as_ref())),
-            ("connected", s(self.connected.as_ref())),
-            ("mempool-txs", s(self.mempool_txs.as_ref())),
-            ("timeout-secs", s(self.timeout_secs.as_ref())),
-            ("kill", s(self.kill.as_ref())),
-            ("force", s(self.force.as_ref())),
-            ("feerate", s(self.feerate.as_ref())),
-        ];
-        all.into_iter()
-            .filter_map(|(k, span)| span.map(|s| (k, s)))
-            .collect()
-    }
-}
-
-/// The keys each step takes besides `do` and `note`.
-fn keys_of(kind: &str) -> &'static [&'static str] {
-    const CHECKS: &[&str] = &[
-        "channel",
-        "node",
-        "peer",
-        "state",
-        "event",
-        "how",
-        "balance-msat",
-        "num-channels",
-        "wallet-sat",
-        "spent-sat",
-        "tolerance-sat",
-        "connected",
-        "mempool-txs",
-    ];
-    const WAIT: &[&str] = &[
-        "channel",
-        "node",
-        "peer",
-        "state",
-        "event",
-        "how",
-        "balance-msat",
-        "num-channels",
-        "wallet-sat",
-        "spent-sat",
-        "tolerance-sat",
-        "connected",
-        "mempool-txs",
-        "timeout-secs",
-    ];
-    match kind {
-        "fund" => &["node", "nodes", "sat", "coins"],
-        "connect" => &["from", "to"],
-        "disconnect" => &["node", "peer"],
-        "open" => &[
-            "channel",
-            "from",
-            "to",
-            "sat",
-            "push-msat",
-            "min-depth",
-            "channels",
-        ],
-        "mine" => &["blocks"],
-        "wait" => WAIT,
-        "assert" => CHECKS,
-        "restart" => &["node", "kill"],
-        "close" => &["channel", "by", "force", "feerate"],
-        _ => &[],
-    }
-}
-
 /// Parses and validates a scenario file. `origin` names it in messages; `default_name` is
 /// used when the file has no `name` (the runner passes the file stem).
 pub fn parse(text: &str, origin: &str, default_name: &str) -> Result<Scenario, FileErrors> {
@@ -316,6 +152,7 @@ pub fn parse(text: &str, origin: &str, default_name: &str) -> Result<Scenario, F
         errors: Vec::new(),
         nodes: Vec::new(),
         channels: HashMap::new(),
+        invoices: HashMap::new(),
     };
     let scenario = v.file(raw, default_name);
     if v.errors.is_empty() {
@@ -383,6 +220,8 @@ struct Validator<'a> {
     nodes: Vec<String>,
     /// Channels opened by earlier steps, by name.
     channels: HashMap<String, KnownChannel>,
+    /// Invoices made by earlier steps, by name.
+    invoices: HashMap<String, pay::KnownInvoice>,
 }
 
 impl Validator<'_> {
@@ -452,12 +291,9 @@ impl Validator<'_> {
         let kind = raw.kind.get_ref().as_str();
         let at = raw.kind.span();
         if !STEP_KINDS.contains(&kind) {
-            let message = match kind {
-                "pay" => "`pay` is not available: petrel does not make payments yet".to_string(),
-                _ => match suggest(kind, STEP_KINDS) {
-                    Some(s) => format!("unknown step `{kind}`; did you mean `{s}`?"),
-                    None => format!("unknown step `{kind}` (steps: {})", STEP_KINDS.join(", ")),
-                },
+            let message = match suggest(kind, STEP_KINDS) {
+                Some(s) => format!("unknown step `{kind}`; did you mean `{s}`?"),
+                None => format!("unknown step `{kind}` (steps: {})", STEP_KINDS.join(", ")),
             };
             self.error(at, message);
             return None;
@@ -487,6 +323,8 @@ impl Validator<'_> {
             "mine" => self.mine(raw),
             "wait" | "assert" => self.checks(raw),
             "restart" => self.restart(raw),
+            "invoice" => self.invoice(raw),
+            "pay" => self.pay(raw),
             _ => self.close(raw),
         }?;
         Some(StepSpec {
@@ -696,5 +534,7 @@ fn is_name(s: &str) -> bool {
 
 mod checks;
 mod open;
+mod pay;
+mod raw;
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,8 @@
 
 use std::fmt::Write;
 
-use super::report::{Outcome, Report, StepRecord, StepStatus, TimelineEvent};
+use super::report::{Outcome, PaymentStats, Report, StepRecord, StepStatus, TimelineEvent};
+use super::step::group;
 use super::svg::{self, escape};
 
 const STYLE: &str = r"
@@ -30,6 +31,7 @@ th{background:#edf2f7;font-weight:600}
 .step.failed{border-color:#fc8181}.step.skipped{opacity:.6}
 .step h3{margin:0;font-size:15px}.step .meta{color:#718096;font-size:12px}
 .step ul{margin:4px 0;padding-left:18px;font-size:12.5px}
+table.pay{margin:4px 0 8px;font-size:12.5px}table.pay td{font-variant-numeric:tabular-nums}
 svg.net{width:100%;height:auto;background:#fbfdff;border:1px solid #edf2f7;border-radius:6px}
 svg .name{font:bold 12px sans-serif;fill:#fff;text-anchor:middle}
 svg .name.down{fill:inherit}
@@ -172,6 +174,9 @@ fn step_card(out: &mut String, s: &StepRecord, started_unix_ms: u64) {
     if let Some(error) = &s.error {
         let _ = write!(out, "<pre>{}</pre>", escape(error));
     }
+    if let Some(p) = &s.payments {
+        payments(out, p);
+    }
     if let Some(snap) = &s.snapshot {
         out.push_str(&svg::render(snap));
     }
@@ -190,6 +195,44 @@ fn step_card(out: &mut String, s: &StepRecord, started_unix_ms: u64) {
         out.push_str("</ul>");
     }
     out.push_str("</article>");
+}
+
+/// A `pay` step's tally, then the balances it left.
+fn payments(out: &mut String, p: &PaymentStats) {
+    let _ = write!(
+        out,
+        "<table class=\"pay\"><tr><th>payments {} → {}</th><th>succeeded</th><th>failed</th>\
+         <th>pending</th><th>amount (msat)</th><th>fees (msat)</th><th>time</th><th>rate</th></tr>\
+         <tr><td>{}</td><td class=\"ok\">{}</td><td{}>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+         <td>{}</td><td>{}</td></tr></table>",
+        escape(&p.from),
+        escape(&p.to),
+        p.count,
+        p.succeeded,
+        if p.failed > 0 { " class=\"bad\"" } else { "" },
+        p.failed,
+        p.pending,
+        group(p.amount_msat),
+        group(p.fee_msat),
+        seconds(p.elapsed_ms),
+        p.rate()
+    );
+    if p.balances.is_empty() {
+        return;
+    }
+    out.push_str("<table class=\"pay\"><tr><th>channel after</th><th>initiator (msat)</th><th>responder (msat)</th></tr>");
+    for b in &p.balances {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{} {}</td><td>{} {}</td></tr>",
+            escape(&b.channel),
+            escape(&b.from),
+            group(b.from_msat),
+            escape(&b.to),
+            group(b.to_msat)
+        );
+    }
+    out.push_str("</table>");
 }
 
 fn timeline(out: &mut String, r: &Report) {
@@ -324,6 +367,7 @@ mod tests {
                     error: None,
                     events: vec![],
                     snapshot: Some(snapshot),
+                    payments: None,
                 },
                 StepRecord {
                     index: 1,
@@ -345,6 +389,7 @@ mod tests {
                         details: serde_json::Map::new(),
                     }],
                     snapshot: None,
+                    payments: None,
                 },
                 StepRecord {
                     index: 2,
@@ -358,6 +403,7 @@ mod tests {
                     error: None,
                     events: vec![],
                     snapshot: None,
+                    payments: None,
                 },
             ],
         }
@@ -380,6 +426,39 @@ mod tests {
         assert!(html.contains("<span class=\"badge failed\">failed</span>"));
         assert!(html.contains("ab <b>opened</b> on alice at +3s, height 101"));
         assert!(html.contains("skipped"));
+    }
+
+    #[test]
+    fn a_pay_step_shows_its_tally_and_the_balances_after() {
+        let mut r = report();
+        r.steps[1].payments = Some(PaymentStats {
+            from: "alice".into(),
+            to: "bob<".into(),
+            count: 250,
+            succeeded: 250,
+            amount_msat: 50_000_750,
+            elapsed_ms: 3_210,
+            balances: vec![crate::scenario::report::BalanceAfter {
+                channel: "alice-bob".into(),
+                from: "alice".into(),
+                to: "bob".into(),
+                from_msat: 949_999_250,
+                to_msat: 50_000_750,
+            }],
+            ..PaymentStats::default()
+        });
+        let html = render(&r);
+        assert!(html.contains("payments alice → bob&lt;"), "{html}");
+        assert!(html.contains("<td>50_000_750</td>"));
+        assert!(html.contains("<td>3.21 s</td><td>77.8/s</td>"));
+        assert!(
+            html.contains("<td>alice-bob</td><td>alice 949_999_250</td><td>bob 50_000_750</td>")
+        );
+        assert_eq!(
+            html.matches("<svg xmlns").count(),
+            1,
+            "no picture of its own"
+        );
     }
 
     #[test]

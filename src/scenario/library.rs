@@ -32,6 +32,7 @@ pub const BUNDLED: &[Bundled] = bundled![
     "restart-mid-funding",
     "coop-close",
     "force-close",
+    "payments",
 ];
 
 /// The bundled scenario called `name`.

@@ -1,11 +1,12 @@
 //! Scripted multi-node regtest scenarios: `petrel scenario run FILE`.
 //!
 //! A scenario file (`scenarios/*.toml`, format in [`file`](mod@file)) declares nodes and tells a story
-//! in steps: fund, connect, disconnect, open, mine, wait, assert, restart, close. The runner
-//! starts `petrel regtest` and one `petrel node` per declared node, each a real process in a
-//! fresh run directory with OS-chosen ports, runs the steps in order, and writes a report a
-//! person can look at: `report.json` and a self-contained `report.html` with a picture of the
-//! network after every step and a timeline of channel events.
+//! in steps: fund, connect, disconnect, open, mine, wait, assert, restart, close, invoice,
+//! pay. The runner starts `petrel regtest` and one `petrel node` per declared node, each a
+//! real process in a fresh run directory with OS-chosen ports, runs the steps in order, and
+//! writes a report a person can look at: `report.json` and a self-contained `report.html`
+//! with a picture of the network after every step, each payment step's tally and the
+//! balances it left, and a timeline of channel events.
 //!
 //! # Layout
 //!
@@ -15,6 +16,7 @@
 //!
 //! The shell: [`process`] (child guards: own process group, SIGKILL on drop), [`network`]
 //! (the running chain and nodes, their control APIs), [`fund`] (coinbases to a wallet),
+//! [`pay`] (invoices by name, payments several in flight),
 //! [`runner`] (step execution,
 //! interruption, teardown), [`progress`] (terminal output). It reads clocks and spawns
 //! processes, hence the lint exception below.
@@ -32,6 +34,7 @@ pub mod html;
 pub mod library;
 pub mod network;
 pub mod observation;
+pub mod pay;
 pub mod process;
 pub mod progress;
 pub mod report;

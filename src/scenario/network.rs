@@ -265,12 +265,25 @@ impl Network {
         Ok(())
     }
 
-    /// Calls a control API verb of node `name`.
+    /// Calls a control API verb of node `name`, allowing it [`CALL_TIMEOUT`].
     pub async fn call(
         &self,
         name: &str,
         method: &str,
         params: Value,
+    ) -> Result<Value, ScenarioError> {
+        self.call_within(name, method, params, CALL_TIMEOUT).await
+    }
+
+    /// Calls a control API verb of node `name`, allowing it `limit` (longer than the
+    /// verb's own timeout for verbs that wait, such as `pay`). Calls may overlap: each is
+    /// its own request.
+    pub async fn call_within(
+        &self,
+        name: &str,
+        method: &str,
+        params: Value,
+        limit: Duration,
     ) -> Result<Value, ScenarioError> {
         let rpc_error = |error: String| ScenarioError::Rpc {
             node: name.into(),
@@ -282,13 +295,10 @@ impl Network {
             .client
             .as_ref()
             .ok_or_else(|| rpc_error("the node is not running".into()))?;
-        match tokio::time::timeout(CALL_TIMEOUT, client.call(method, params)).await {
+        match tokio::time::timeout(limit, client.call(method, params)).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(rpc_error(e.to_string())),
-            Err(_) => Err(rpc_error(format!(
-                "no answer in {}s",
-                CALL_TIMEOUT.as_secs()
-            ))),
+            Err(_) => Err(rpc_error(format!("no answer in {}s", limit.as_secs()))),
         }
     }
 
@@ -552,6 +562,14 @@ impl Network {
                 Need::Peers(n) => {
                     let read = self.call_as(&n, "peers", json!({})).await;
                     seen.peers.insert(n, read);
+                }
+                Need::Payments(n) => {
+                    let read = self.call_as(&n, "payments", json!({})).await;
+                    seen.payments.insert(n, read);
+                }
+                Need::Invoices(n) => {
+                    let read = self.call_as(&n, "invoices", json!({})).await;
+                    seen.invoices.insert(n, read);
                 }
                 Need::Mempool => {
                     let read = self

@@ -32,6 +32,10 @@ pub struct ChannelView {
     /// The peer's balance.
     #[serde(default)]
     pub remote_balance_msat: u64,
+    /// Whether payments can use it now (ready, the peer connected and reestablished), if
+    /// the node reports it.
+    #[serde(default)]
+    pub usable: Option<bool>,
     /// The funding confirmations this node counts.
     #[serde(default)]
     pub confirmations: u64,
@@ -108,6 +112,44 @@ pub struct EventView {
     pub details: Map<String, Value>,
 }
 
+/// One payment we sent, as `petrel payments` lists it (the fields the runner reads).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentView {
+    /// `succeeded`, `failed` or `pending`.
+    pub status: String,
+    /// Its payment hash, hex.
+    #[serde(default)]
+    pub payment_hash: String,
+    /// What the payee gets.
+    #[serde(default)]
+    pub amount_msat: u64,
+    /// What the route charged on top.
+    #[serde(default)]
+    pub fee_msat: u64,
+    /// Why it failed, if it did (the node's words).
+    #[serde(default)]
+    pub failure: Option<Value>,
+}
+
+/// One invoice of ours (keysends received included), as `petrel invoices` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceView {
+    /// Its payment hash, hex.
+    #[serde(default)]
+    pub payment_hash: String,
+    /// `bolt11` or `keysend`.
+    #[serde(default)]
+    pub kind: String,
+    /// `open`, `paid` or `expired`.
+    pub status: String,
+    /// What it asks (`None`: any amount).
+    #[serde(default)]
+    pub amount_msat: Option<u64>,
+    /// What was received for it.
+    #[serde(default)]
+    pub received_msat: u64,
+}
+
 /// What a check has to read.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Need {
@@ -117,6 +159,10 @@ pub enum Need {
     Wallet(String),
     /// The node's peer list.
     Peers(String),
+    /// The payments the node sent.
+    Payments(String),
+    /// The node's invoices.
+    Invoices(String),
     /// The history of a channel (scenario name) on a node.
     History(String, String),
     /// The regtest chain's mempool.
@@ -138,6 +184,10 @@ pub struct Observation {
     pub peers: BTreeMap<String, Read<Vec<PeerView>>>,
     /// `history` per (node name, channel id).
     pub histories: BTreeMap<(String, String), Read<Vec<EventView>>>,
+    /// `payments` per node.
+    pub payments: BTreeMap<String, Read<Vec<PaymentView>>>,
+    /// `invoices` per node.
+    pub invoices: BTreeMap<String, Read<Vec<InvoiceView>>>,
     /// The txids in the regtest chain's mempool, if read.
     pub mempool: Option<Read<Vec<String>>>,
 }
@@ -153,6 +203,8 @@ pub struct Names {
     pub channel_ends: BTreeMap<String, (String, String)>,
     /// What each node's `fund` steps gave it, in sat.
     pub funded_sat: BTreeMap<String, u64>,
+    /// Invoice name to its BOLT 11 text, once its `invoice` step answered.
+    pub invoices: BTreeMap<String, String>,
 }
 
 impl Names {

@@ -3,11 +3,13 @@
 //! as `report.html` by [`super::html`]. Built by the runner; nothing here does IO.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::observation::{Names, Observation};
+use super::step::group;
 
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,6 +168,113 @@ pub struct StepRecord {
     pub events: Vec<TimelineEvent>,
     /// The network right after it.
     pub snapshot: Option<Snapshot>,
+    /// What a `pay` step's payments did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payments: Option<PaymentStats>,
+}
+
+/// What a `pay` step did: its payments' outcomes, what they moved, how fast, and the
+/// balances of its two nodes' channels right after it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentStats {
+    /// The paying node.
+    pub from: String,
+    /// The node paid.
+    pub to: String,
+    /// Payments made.
+    pub count: u64,
+    /// How many succeeded.
+    pub succeeded: u64,
+    /// How many failed.
+    pub failed: u64,
+    /// How many were still pending when their time was up.
+    pub pending: u64,
+    /// What the succeeded payments delivered, msat.
+    pub amount_msat: u64,
+    /// What their routes charged on top, msat.
+    pub fee_msat: u64,
+    /// Wall time from the first call to the last answer, milliseconds.
+    pub elapsed_ms: u64,
+    /// Every channel with `from` or `to` at an end, after the step.
+    pub balances: Vec<BalanceAfter>,
+}
+
+/// One channel's balances after a `pay` step.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceAfter {
+    /// The channel's scenario name.
+    pub channel: String,
+    /// The initiator.
+    pub from: String,
+    /// The responder.
+    pub to: String,
+    /// The initiator's balance.
+    pub from_msat: u64,
+    /// The responder's balance.
+    pub to_msat: u64,
+}
+
+impl PaymentStats {
+    /// Payments per second in tenths (`779` is 77.9/s): an integer keeps the report `Eq`.
+    pub fn rate_tenths(&self) -> u64 {
+        self.count.saturating_mul(10_000) / self.elapsed_ms.max(1)
+    }
+
+    /// `77.9/s`.
+    pub fn rate(&self) -> String {
+        let t = self.rate_tenths();
+        format!("{}.{}/s", t / 10, t % 10)
+    }
+
+    /// Takes the balances of the channels `from` or `to` is an end of from `snapshot`.
+    pub fn fill_balances(&mut self, snapshot: &Snapshot) {
+        let touches = |c: &&ChannelSnapshot| {
+            [&c.from, &c.to]
+                .iter()
+                .any(|n| **n == self.from || **n == self.to)
+        };
+        self.balances = snapshot
+            .channels
+            .iter()
+            .filter(touches)
+            .map(|c| BalanceAfter {
+                channel: c.name.clone(),
+                from: c.from.clone(),
+                to: c.to.clone(),
+                from_msat: c.from_msat,
+                to_msat: c.to_msat,
+            })
+            .collect();
+    }
+
+    /// One line: outcomes, amount, pace, balances after.
+    pub fn summary(&self) -> String {
+        let mut line = format!("{} succeeded, {} failed", self.succeeded, self.failed);
+        if self.pending > 0 {
+            let _ = write!(line, ", {} pending", self.pending);
+        }
+        let _ = write!(
+            line,
+            " of {}; {} msat (fees {}) in {}, {}",
+            self.count,
+            group(self.amount_msat),
+            group(self.fee_msat),
+            super::html::seconds(self.elapsed_ms),
+            self.rate()
+        );
+        for b in &self.balances {
+            let _ = write!(
+                line,
+                "; {} {} {} / {} {} msat",
+                b.channel,
+                b.from,
+                group(b.from_msat),
+                b.to,
+                group(b.to_msat)
+            );
+        }
+        line
+    }
 }
 
 /// One channel event, as a node recorded it, placed in the run.
@@ -345,6 +454,7 @@ mod tests {
             capacity_sat: 1_000,
             local_balance_msat: local,
             remote_balance_msat: 1_000_000 - local,
+            usable: None,
             confirmations: 0,
             short_channel_id: None,
             close: None,
@@ -407,5 +517,48 @@ mod tests {
         assert_eq!(other.name, "ch-ffeeddcc");
         assert_eq!((other.from.as_str(), other.to.as_str()), ("03cc", "b"));
         assert_eq!(other.to_msat, 0);
+    }
+
+    #[test]
+    fn a_pay_step_sums_up_its_payments_and_the_balances_it_left() {
+        let channel = |name: &str, from: &str, to: &str, from_msat| ChannelSnapshot {
+            name: name.into(),
+            from: from.into(),
+            to: to.into(),
+            from_msat,
+            to_msat: 1_000_000 - from_msat,
+            ..ChannelSnapshot::default()
+        };
+        let snapshot = Snapshot {
+            channels: vec![
+                channel("ab", "a", "b", 949_750),
+                channel("cd", "c", "d", 1),
+                channel("cb", "c", "b", 7),
+            ],
+            ..Snapshot::default()
+        };
+        let mut stats = PaymentStats {
+            from: "b".into(),
+            to: "a".into(),
+            count: 250,
+            succeeded: 249,
+            failed: 1,
+            pending: 0,
+            amount_msat: 50_250,
+            fee_msat: 0,
+            elapsed_ms: 3_210,
+            balances: Vec::new(),
+        };
+        stats.fill_balances(&snapshot);
+        let names: Vec<&str> = stats.balances.iter().map(|b| b.channel.as_str()).collect();
+        assert_eq!(names, ["ab", "cb"], "the channels of a or b only");
+        assert_eq!(stats.rate(), "77.8/s");
+        assert_eq!(
+            stats.summary(),
+            "249 succeeded, 1 failed of 250; 50_250 msat (fees 0) in 3.21 s, 77.8/s; \
+             ab a 949_750 / b 50_250 msat; cb c 7 / b 999_993 msat"
+        );
+        stats.elapsed_ms = 0;
+        assert_eq!(stats.rate(), "250000.0/s", "no division by zero");
     }
 }

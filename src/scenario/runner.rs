@@ -15,10 +15,11 @@ use tokio_util::sync::CancellationToken;
 use super::network::{Network, POLL};
 use super::progress::Progress;
 use super::report::{
-    ChainInfo, Failure, LogExcerpt, NodeInfo, Outcome, Report, Snapshot, StepRecord, StepStatus,
+    ChainInfo, Failure, LogExcerpt, NodeInfo, Outcome, PaymentStats, Report, Snapshot, StepRecord,
+    StepStatus,
 };
 use super::step::{Check, Scenario, Step};
-use super::{html, ScenarioError};
+use super::{html, pay, ScenarioError};
 
 /// How many log lines a failure shows per process.
 const LOG_LINES: usize = 20;
@@ -108,6 +109,7 @@ pub async fn run(
                 error: Some("interrupted".into()),
                 events: Vec::new(),
                 snapshot: None,
+                payments: None,
             };
             progress.end(&interrupted);
             record.steps.push(interrupted);
@@ -142,6 +144,7 @@ pub async fn run(
             error: None,
             events: Vec::new(),
             snapshot: None,
+            payments: None,
         });
     }
     if !options.keep {
@@ -241,7 +244,7 @@ async fn run_steps(
         record.current = Some((index, since));
         let step = index.checked_sub(1).map(|i| &scenario.steps[i].step);
         let result = match step {
-            None => start(scenario, net).await,
+            None => start(scenario, net).await.map(Done::said),
             Some(step) => execute(step, index, &title, net, progress).await,
         };
         let duration_ms = millis(since.elapsed());
@@ -254,10 +257,14 @@ async fn run_steps(
         let snapshot = Snapshot::build(&seen, &net.names, &order, &up, height);
         let events = net.new_events(&seen, index);
         record.current = None;
-        let (status, detail, error) = match result {
-            Ok(detail) => (StepStatus::Ok, detail, None),
-            Err(e) => (StepStatus::Failed, None, Some(e.to_string())),
+        let (status, mut done, error) = match result {
+            Ok(done) => (StepStatus::Ok, done, None),
+            Err(e) => (StepStatus::Failed, Done::default(), Some(e.to_string())),
         };
+        if let Some(stats) = done.payments.as_mut() {
+            stats.fill_balances(&snapshot);
+            done.detail = Some(stats.summary());
+        }
         let done = StepRecord {
             index,
             line,
@@ -266,10 +273,11 @@ async fn run_steps(
             note,
             status,
             duration_ms,
-            detail,
+            detail: done.detail,
             error: error.clone(),
             events,
             snapshot: Some(snapshot),
+            payments: done.payments,
         };
         progress.end(&done);
         record.steps.push(done);
@@ -313,15 +321,31 @@ async fn start(scenario: &Scenario, net: &mut Network) -> Result<Option<String>,
     Ok(Some(ids.join(", ")))
 }
 
-/// Does one step; `Ok` carries a line saying what it did.
+/// What a step did: a line for progress and the report, and a `pay` step's tally.
+#[derive(Default)]
+struct Done {
+    detail: Option<String>,
+    payments: Option<PaymentStats>,
+}
+
+impl Done {
+    fn said(detail: Option<String>) -> Done {
+        Done {
+            detail,
+            payments: None,
+        }
+    }
+}
+
+/// Does one step; `Ok` says what it did.
 async fn execute(
     step: &Step,
     index: usize,
     title: &str,
     net: &mut Network,
     progress: &mut Progress,
-) -> Result<Option<String>, ScenarioError> {
-    match step {
+) -> Result<Done, ScenarioError> {
+    let detail = match step {
         Step::Fund { nodes, sat, coins } => net.fund(nodes, *sat, *coins).await.map(Some),
         Step::Connect { from, to } => {
             net.connect(from, to).await?;
@@ -373,7 +397,23 @@ async fn execute(
             force,
             feerate,
         } => net.close(channel, by, *force, *feerate).await.map(Some),
-    }
+        Step::Invoice {
+            node,
+            name,
+            amount_msat,
+            description,
+        } => pay::invoice(net, node, name, *amount_msat, description.as_deref())
+            .await
+            .map(Some),
+        Step::Pay(spec) => {
+            let stats = pay::pay(net, spec).await?;
+            return Ok(Done {
+                detail: None,
+                payments: Some(stats),
+            });
+        }
+    };
+    detail.map(Done::said)
 }
 
 /// Polls until every check holds; the time it took, or a timeout naming what it last saw.

@@ -161,6 +161,20 @@ pub enum Step {
         /// The closing transaction's feerate in sat per 1000 weight (`--feerate`), if any.
         feerate: Option<u32>,
     },
+    /// `node` creates a BOLT 11 invoice (the `invoice` verb); the runner keeps it under
+    /// `name` for later `pay` steps.
+    Invoice {
+        /// The node that will be paid.
+        node: String,
+        /// The name later steps use for it.
+        name: String,
+        /// What it asks, or `None` for an invoice of any amount (`amount-msat = "any"`).
+        amount_msat: Option<u64>,
+        /// Its description, if given.
+        description: Option<String>,
+    },
+    /// One or more payments; done when every one has its outcome.
+    Pay(PaySpec),
 }
 
 impl Step {
@@ -176,6 +190,8 @@ impl Step {
             Step::Assert { .. } => "assert",
             Step::Restart { .. } => "restart",
             Step::Close { .. } => "close",
+            Step::Invoice { .. } => "invoice",
+            Step::Pay(_) => "pay",
         }
     }
 
@@ -193,8 +209,9 @@ impl Step {
             Step::Wait { checks, .. } | Step::Assert { checks } => {
                 checks.iter().flat_map(Check::nodes).collect()
             }
-            Step::Restart { node, .. } => vec![node],
+            Step::Restart { node, .. } | Step::Invoice { node, .. } => vec![node],
             Step::Close { by, .. } => vec![by],
+            Step::Pay(pay) => vec![&pay.from, &pay.to],
         };
         let mut seen = std::collections::BTreeSet::new();
         out.retain(|n| seen.insert(*n));
@@ -258,6 +275,19 @@ impl fmt::Display for Step {
                 }
                 Ok(())
             }
+            Step::Invoice {
+                node,
+                name,
+                amount_msat,
+                ..
+            } => {
+                write!(f, "invoice {name} by {node} for ")?;
+                match amount_msat {
+                    Some(msat) => write!(f, "{} msat", group(*msat)),
+                    None => write!(f, "any amount"),
+                }
+            }
+            Step::Pay(pay) => write!(f, "{pay}"),
         }
     }
 }
@@ -319,6 +349,98 @@ impl fmt::Display for OpenSpec {
     }
 }
 
+/// A `pay` step: `count` payments from `from`, each expected to end as `expect` says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaySpec {
+    /// The paying node.
+    pub from: String,
+    /// The node paid: the keysend's `to`, or the node that made the invoice.
+    pub to: String,
+    /// What is paid.
+    pub what: PayWhat,
+    /// How many payments (each a new one: keysends only, an invoice is paid once).
+    pub count: u32,
+    /// The outcome every payment must have.
+    pub expect: Expect,
+    /// How long each payment may take (`pay`'s `timeout_secs`); one still pending after it
+    /// fails the step.
+    pub timeout_secs: u64,
+}
+
+/// What a `pay` step pays.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PayWhat {
+    /// An invoice an earlier `invoice` step made.
+    Invoice {
+        /// Its name in the scenario.
+        name: String,
+        /// The amount to pay, for an invoice of any amount only.
+        amount_msat: Option<u64>,
+    },
+    /// A spontaneous payment to `to` (BOLT keysend: the preimage travels in the onion).
+    Keysend {
+        /// The amount of each payment.
+        amount_msat: u64,
+    },
+}
+
+/// The outcome a `pay` step expects of each payment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// `status = "succeeded"`.
+    Success,
+    /// `status = "failed"`: the node tried and gave up (no route, the payee refused...).
+    Failure,
+}
+
+impl Expect {
+    /// The word the file uses (`expect = "..."`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Expect::Success => "success",
+            Expect::Failure => "failure",
+        }
+    }
+
+    /// The payment `status` that meets it.
+    pub fn status(self) -> &'static str {
+        match self {
+            Expect::Success => "succeeded",
+            Expect::Failure => "failed",
+        }
+    }
+}
+
+/// The words `expect` takes.
+pub const EXPECTS: &[&str] = &["success", "failure"];
+
+impl fmt::Display for PaySpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (from, to) = (&self.from, &self.to);
+        match &self.what {
+            PayWhat::Invoice { name, amount_msat } => {
+                write!(f, "pay invoice {name} {from} -> {to}")?;
+                if let Some(msat) = amount_msat {
+                    write!(f, " {} msat", group(*msat))?;
+                }
+            }
+            PayWhat::Keysend { amount_msat } => {
+                let n = self.count;
+                write!(
+                    f,
+                    "{n} keysend{} {from} -> {to} of {} msat",
+                    if n == 1 { "" } else { "s" },
+                    group(*amount_msat)
+                )?;
+            }
+        }
+        if self.expect == Expect::Failure {
+            write!(f, ", expecting failure")?;
+        }
+        Ok(())
+    }
+}
+
 /// Something `wait` and `assert` check.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Check {
@@ -330,6 +452,16 @@ pub enum Check {
         on: Vec<String>,
         /// `pending`, `ready`, `closing`, `closed` or `abandoned`.
         state: String,
+    },
+    /// Whether each node of `on` can send and receive over the channel now: ready, its peer
+    /// connected and both `channel_reestablish` sent (`petrel channels`' `usable`).
+    ChannelUsable {
+        /// The channel's scenario name.
+        channel: String,
+        /// The nodes whose view counts.
+        on: Vec<String>,
+        /// Whether it must be usable.
+        usable: bool,
     },
     /// The channel's funding output was spent this way, as seen by each node of `on`
     /// (`petrel channels`' `close.how`).
@@ -403,6 +535,25 @@ pub enum Check {
         /// How many.
         count: u64,
     },
+    /// The node lists exactly `count` payments it sent (`petrel payments`) in `status`.
+    Payments {
+        /// The node.
+        node: String,
+        /// One of [`PAYMENT_STATUSES`].
+        status: String,
+        /// How many.
+        count: u64,
+    },
+    /// The node lists exactly `count` invoices (`petrel invoices`, keysends received
+    /// included) in `status`.
+    Invoices {
+        /// The node.
+        node: String,
+        /// One of [`INVOICE_STATUSES`].
+        status: String,
+        /// How many.
+        count: u64,
+    },
 }
 
 impl Check {
@@ -410,12 +561,15 @@ impl Check {
     pub fn nodes(&self) -> Vec<&str> {
         match self {
             Check::ChannelState { on, .. }
+            | Check::ChannelUsable { on, .. }
             | Check::ChannelEvent { on, .. }
             | Check::ClosedHow { on, .. } => on.iter().map(String::as_str).collect(),
             Check::ChannelBalance { msat, .. } => msat.iter().map(|(n, _)| n.as_str()).collect(),
             Check::NumChannels { node, .. }
             | Check::Wallet { node, .. }
-            | Check::Spent { node, .. } => vec![node],
+            | Check::Spent { node, .. }
+            | Check::Payments { node, .. }
+            | Check::Invoices { node, .. } => vec![node],
             Check::Connected { node, peer, .. } => vec![node, peer],
             Check::Mempool { .. } => Vec::new(),
         }
@@ -430,6 +584,14 @@ impl fmt::Display for Check {
             }
             Check::ClosedHow { channel, on, how } => {
                 write!(f, "{channel} closed as {how} on {}", on.join("+"))
+            }
+            Check::ChannelUsable {
+                channel,
+                on,
+                usable,
+            } => {
+                let word = if *usable { "usable" } else { "not usable" };
+                write!(f, "{channel} {word} on {}", on.join("+"))
             }
             Check::ChannelBalance { channel, msat } => {
                 write!(f, "{channel} balances ")?;
@@ -487,12 +649,36 @@ impl fmt::Display for Check {
                 "{count} transaction{} in the mempool",
                 if *count == 1 { "" } else { "s" }
             ),
+            Check::Payments {
+                node,
+                status,
+                count,
+            } => write!(
+                f,
+                "{node} has {count} payment{} {status}",
+                if *count == 1 { "" } else { "s" }
+            ),
+            Check::Invoices {
+                node,
+                status,
+                count,
+            } => write!(
+                f,
+                "{node} has {count} invoice{} {status}",
+                if *count == 1 { "" } else { "s" }
+            ),
         }
     }
 }
 
 /// The channel states `petrel channels` reports.
 pub const CHANNEL_STATES: &[&str] = &["pending", "ready", "closing", "closed", "abandoned"];
+
+/// The statuses `petrel payments` reports, as the file spells them after `payments-`.
+pub const PAYMENT_STATUSES: &[&str] = &["succeeded", "failed", "pending"];
+
+/// The statuses `petrel invoices` reports, as the file spells them after `invoices-`.
+pub const INVOICE_STATUSES: &[&str] = &["open", "paid", "expired"];
 
 /// How a funding output can be spent, as `petrel channels` reports it in `close.how`: by
 /// the closing transaction both signed, by this node's commitment, by the peer's, or by a

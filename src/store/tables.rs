@@ -1,5 +1,5 @@
-//! The redb tables: one per column of a channel, plus the peers, the event log and node
-//! metadata. A change writes only the columns it touches.
+//! The redb tables: one per column of a channel, plus the peers, the event log, the payment
+//! records and node metadata. A change writes only the columns it touches.
 //!
 //! Keys of channel tables start with the 32-byte `channel_id`; tables with many rows per
 //! channel add a big-endian suffix (a commitment number, a sequence number, an HTLC key), so
@@ -53,11 +53,18 @@ pub enum Table {
     Events,
     /// Peers (key: 33-byte node id).
     Peers,
+    /// Invoices we issued and keysend payments we received (key: payment hash).
+    Invoices,
+    /// Payments we sent, with their attempts (key: payment hash).
+    Payments,
+    /// The link from an HTLC to its payment or invoice (key: channel id ++ direction tag ++
+    /// HTLC id).
+    PaymentHtlcs,
 }
 
 impl Table {
     /// Every table, for creation at start-up.
-    pub(crate) const ALL: [Table; 18] = [
+    pub(crate) const ALL: [Table; 21] = [
         Table::Params,
         Table::Funding,
         Table::Status,
@@ -76,6 +83,9 @@ impl Table {
         Table::RevocationLog,
         Table::Events,
         Table::Peers,
+        Table::Invoices,
+        Table::Payments,
+        Table::PaymentHtlcs,
     ];
 
     /// The redb table behind it.
@@ -104,6 +114,9 @@ impl Table {
             Table::RevocationLog => "channel_revocation_log",
             Table::Events => "channel_events",
             Table::Peers => "peers",
+            Table::Invoices => "invoices",
+            Table::Payments => "payments",
+            Table::PaymentHtlcs => "payment_htlcs",
         }
     }
 }

@@ -62,6 +62,17 @@ impl Validator<'_> {
                 });
             }
         }
+        if let Some(usable) = &raw.usable {
+            if channel.is_none() {
+                need_channel(self, "usable", usable.span());
+                return None;
+            }
+            checks.push(Check::ChannelUsable {
+                channel: channel.clone()?.0,
+                on: ends(self)?,
+                usable: *usable.get_ref(),
+            });
+        }
         if let Some(event) = &raw.event {
             if channel.is_none() {
                 need_channel(self, "event", event.span());
@@ -216,12 +227,14 @@ impl Validator<'_> {
                 count: *count.get_ref(),
             });
         }
+        self.count_checks(raw, node.as_ref().map(|(n, _)| n.as_str()), &mut checks)?;
         if checks.is_empty() {
             self.error(
                 raw.kind.span(),
                 format!(
-                    "`{kind}` needs something to check: state, event, how, balance-msat, \
-                     num-channels, wallet-sat, spent-sat, connected or mempool-txs"
+                    "`{kind}` needs something to check: state, usable, event, how, \
+                     balance-msat, num-channels, wallet-sat, spent-sat, connected, \
+                     mempool-txs, payments-STATUS or invoices-STATUS"
                 ),
             );
             return None;
@@ -238,5 +251,44 @@ impl Validator<'_> {
             None => DEFAULT_WAIT,
         };
         Some(Step::Wait { checks, timeout })
+    }
+
+    /// `payments-succeeded` and the other counts of a node's payments and invoices.
+    fn count_checks(
+        &mut self,
+        raw: &RawStep,
+        node: Option<&str>,
+        checks: &mut Vec<Check>,
+    ) -> Option<()> {
+        let counts = [
+            ("payments-succeeded", &raw.payments_succeeded),
+            ("payments-failed", &raw.payments_failed),
+            ("payments-pending", &raw.payments_pending),
+            ("invoices-open", &raw.invoices_open),
+            ("invoices-paid", &raw.invoices_paid),
+            ("invoices-expired", &raw.invoices_expired),
+        ];
+        for (key, value) in counts {
+            let Some(value) = value else { continue };
+            let Some(node) = node else {
+                self.error(value.span(), format!("`{key}` needs `node`"));
+                return None;
+            };
+            let (node, count) = (node.to_string(), *value.get_ref());
+            checks.push(match key.split_once('-') {
+                Some(("payments", status)) => Check::Payments {
+                    node,
+                    status: status.to_string(),
+                    count,
+                },
+                Some((_, status)) => Check::Invoices {
+                    node,
+                    status: status.to_string(),
+                    count,
+                },
+                None => continue,
+            });
+        }
+        Some(())
     }
 }

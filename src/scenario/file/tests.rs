@@ -1,5 +1,5 @@
 use super::*;
-use crate::scenario::step::Check;
+use crate::scenario::step::{Check, Expect, PaySpec, PayWhat};
 
 fn errors(text: &str) -> Vec<(usize, usize, String)> {
     match parse(text, "t.toml", "t") {
@@ -199,12 +199,288 @@ fn an_unknown_step_is_named_with_a_suggestion() {
     assert!(message.contains("steps: fund, connect"), "{message}");
 }
 
+/// Two invoices by bob (1_000 msat and any amount), then `steps` (TOML text).
+fn with_invoices(steps: &str) -> String {
+    format!(
+        "{NODES}[[step]]\ndo = \"invoice\"\nnode = \"bob\"\nname = \"coffee\"\namount-msat = 1_000\n\
+         [[step]]\ndo = \"invoice\"\nnode = \"bob\"\nname = \"tip\"\namount-msat = \"any\"\n{steps}"
+    )
+}
+
 #[test]
-fn steps_without_a_control_verb_say_so() {
-    let text = format!("{NODES}[[step]]\ndo = \"pay\"\nfrom = \"alice\"\n");
+fn invoices_and_payments_become_typed_steps() {
+    let text = with_invoices(
+        r#"[[step]]
+do = "pay"
+from = "alice"
+invoice = "coffee"
+
+[[step]]
+do = "pay"
+from = "alice"
+invoice = "tip"
+amount-msat = 5_000
+
+[[step]]
+do = "pay"
+from = "bob"
+to = "alice"
+amount-msat = 100_001
+count = 250
+expect = "failure"
+timeout-secs = 5
+
+[[step]]
+do = "wait"
+node = "alice"
+payments-succeeded = 2
+payments-failed = 0
+invoices-paid = 1
+
+[[step]]
+do = "assert"
+channel = "alice-bob"
+usable = true
+"#,
+    )
+    .replace("[[step]]\ndo = \"assert\"", OPEN_AB);
+    let s = parse(&text, "t.toml", "t").unwrap();
+    assert_eq!(
+        s.steps[1].step,
+        Step::Invoice {
+            node: "bob".into(),
+            name: "tip".into(),
+            amount_msat: None,
+            description: None
+        }
+    );
+    assert_eq!(
+        s.steps[0].step.to_string(),
+        "invoice coffee by bob for 1_000 msat"
+    );
+    assert_eq!(
+        s.steps[1].step.to_string(),
+        "invoice tip by bob for any amount"
+    );
+    let pay = |i: usize| match &s.steps[i].step {
+        Step::Pay(p) => p.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        pay(2),
+        PaySpec {
+            from: "alice".into(),
+            to: "bob".into(),
+            what: PayWhat::Invoice {
+                name: "coffee".into(),
+                amount_msat: None
+            },
+            count: 1,
+            expect: Expect::Success,
+            timeout_secs: 60,
+        }
+    );
+    assert_eq!(
+        s.steps[2].step.to_string(),
+        "pay invoice coffee alice -> bob"
+    );
+    assert_eq!(
+        s.steps[3].step.to_string(),
+        "pay invoice tip alice -> bob 5_000 msat"
+    );
+    let keysends = pay(4);
+    assert_eq!(
+        keysends.what,
+        PayWhat::Keysend {
+            amount_msat: 100_001
+        }
+    );
+    assert_eq!(
+        (keysends.count, keysends.expect, keysends.timeout_secs),
+        (250, Expect::Failure, 5)
+    );
+    assert_eq!(
+        s.steps[4].step.to_string(),
+        "250 keysends bob -> alice of 100_001 msat, expecting failure"
+    );
+    assert_eq!(s.steps[4].step.nodes(), ["bob", "alice"]);
+    let Step::Wait { checks, .. } = &s.steps[5].step else {
+        panic!()
+    };
+    let titles: Vec<String> = checks.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        titles,
+        [
+            "alice has 2 payments succeeded",
+            "alice has 0 payments failed",
+            "alice has 1 invoice paid"
+        ]
+    );
+    assert_eq!(
+        s.steps.last().unwrap().step,
+        Step::Assert {
+            checks: vec![Check::ChannelUsable {
+                channel: "alice-bob".into(),
+                on: vec!["alice".into(), "bob".into()],
+                usable: true
+            }]
+        }
+    );
+}
+
+/// An open of `alice-bob` before an assert, for tests that check a channel.
+const OPEN_AB: &str =
+    "[[step]]\ndo = \"open\"\nfrom = \"alice\"\nto = \"bob\"\nsat = 100_000\n[[step]]\ndo = \"assert\"";
+
+#[test]
+fn a_bad_pay_step_is_located_and_explained() {
+    // (the pay step's keys after `do = "pay"` and `from = "alice"`, line, message)
+    let cases: &[(&str, usize, &str)] = &[
+        ("", 14, "`pay` needs `invoice` or `to`"),
+        (
+            "invoice = \"coffee\"\nto = \"bob\"",
+            17,
+            "give `invoice` (pay it) or `to` (keysend), not both",
+        ),
+        (
+            "invoice = \"cofee\"",
+            16,
+            "unknown invoice `cofee`; did you mean `coffee`?",
+        ),
+        (
+            "invoice = \"latte\"",
+            16,
+            "unknown invoice `latte`: no earlier `invoice` step names it (named so far: coffee, tip)",
+        ),
+        (
+            "invoice = \"coffee\"\namount-msat = 1_000",
+            17,
+            "`coffee` asks 1_000 msat: `amount-msat` is for invoices of any amount",
+        ),
+        (
+            "invoice = \"tip\"",
+            16,
+            "`tip` is for any amount: give `amount-msat`",
+        ),
+        (
+            "invoice = \"tip\"\namount-msat = \"any\"",
+            17,
+            "`amount-msat` is a number of msat above 0",
+        ),
+        ("to = \"bob\"", 14, "`pay` needs `amount-msat`"),
+        (
+            "to = \"bob\"\namount-msat = 0",
+            17,
+            "`amount-msat` is a number of msat above 0",
+        ),
+        (
+            "to = \"alice\"\namount-msat = 1",
+            16,
+            "a node cannot pay itself",
+        ),
+        ("to = \"carol\"\namount-msat = 1", 16, "unknown node `carol` (declared: alice, bob)"),
+        (
+            "to = \"bob\"\namount-msat = 1\ncount = 0",
+            18,
+            "`count` must be between 1 and 100_000",
+        ),
+        (
+            "to = \"bob\"\namount-msat = 1\nexpect = \"sucess\"",
+            18,
+            "unknown outcome `sucess`; did you mean `success`?",
+        ),
+        (
+            "to = \"bob\"\namount-msat = 1\nsat = 1",
+            18,
+            "`sat` does not apply to `pay` (it takes: from, invoice, to, amount-msat, count, \
+             expect, timeout-secs)",
+        ),
+        (
+            "to = \"bob\"\nammount-msat = 1",
+            17,
+            "unknown key `ammount-msat`; did you mean `amount-msat`?",
+        ),
+    ];
+    for (keys, line, message) in cases {
+        let text = with_invoices(&format!(
+            "[[step]]\ndo = \"pay\"\nfrom = \"alice\"\n{keys}\n"
+        ));
+        let (l, _, m) = one_error(&text);
+        assert_eq!((l, m.as_str()), (*line, *message), "{keys}");
+    }
+}
+
+#[test]
+fn an_invoice_is_paid_once_and_not_by_its_maker() {
+    let text = with_invoices(
+        "[[step]]\ndo = \"pay\"\nfrom = \"alice\"\ninvoice = \"coffee\"\ncount = 2\n",
+    );
     let (line, _, message) = one_error(&text);
-    assert_eq!(line, 4);
-    assert!(message.contains("does not make payments yet"), "{message}");
+    assert_eq!(line, 17);
+    assert!(message.starts_with("an invoice is paid once"), "{message}");
+    let text = with_invoices("[[step]]\ndo = \"pay\"\nfrom = \"bob\"\ninvoice = \"coffee\"\n");
+    assert_eq!(
+        one_error(&text),
+        (
+            16,
+            11,
+            "`bob` made `coffee`: a node cannot pay itself".into()
+        )
+    );
+    // An invoice named by a later step is not known yet.
+    let text = format!(
+        "{NODES}[[step]]\ndo = \"pay\"\nfrom = \"alice\"\ninvoice = \"coffee\"\n\
+         [[step]]\ndo = \"invoice\"\nnode = \"bob\"\nname = \"coffee\"\namount-msat = 1\n"
+    );
+    assert_eq!(
+        one_error(&text).2,
+        "unknown invoice `coffee`: no earlier `invoice` step"
+    );
+}
+
+#[test]
+fn a_bad_invoice_step_is_located_and_explained() {
+    let invoice =
+        |keys: &str| format!("{NODES}[[step]]\ndo = \"invoice\"\nnode = \"bob\"\n{keys}\n");
+    assert_eq!(
+        one_error(&invoice("amount-msat = 1")),
+        (4, 6, "`invoice` needs `name`".into())
+    );
+    assert_eq!(
+        one_error(&invoice("name = \"x\"")),
+        (4, 6, "`invoice` needs `amount-msat`".into())
+    );
+    assert_eq!(
+        one_error(&invoice("name = \"x\"\namount-msat = \"some\"")).2,
+        "`amount-msat` is a number of msat above 0, or \"any\""
+    );
+    assert_eq!(
+        one_error(&invoice("name = \"a b\"\namount-msat = 1")).2,
+        NAME_RULE
+    );
+    let twice = with_invoices(
+        "[[step]]\ndo = \"invoice\"\nnode = \"alice\"\nname = \"tip\"\namount-msat = 1\n",
+    );
+    assert_eq!(
+        one_error(&twice),
+        (16, 8, "invoice name `tip` is already used (line 9)".into())
+    );
+}
+
+#[test]
+fn payment_counts_need_a_node_and_usable_a_channel() {
+    let text = format!("{NODES}[[step]]\ndo = \"wait\"\npayments-failed = 0\n");
+    assert_eq!(
+        one_error(&text),
+        (5, 19, "`payments-failed` needs `node`".into())
+    );
+    let text = format!("{NODES}[[step]]\ndo = \"assert\"\nnode = \"bob\"\nusable = true\n");
+    assert_eq!(one_error(&text), (6, 10, "`usable` needs `channel`".into()));
+    let text = format!("{NODES}[[step]]\ndo = \"assert\"\nnode = \"bob\"\ninvoices-opne = 1\n");
+    assert_eq!(
+        one_error(&text).2,
+        "unknown key `invoices-opne`; did you mean `invoices-open`?"
+    );
 }
 
 #[test]

@@ -1,0 +1,714 @@
+//! The node's part in payments: the verbs (`invoice`, `decodeinvoice`, `pay`, `keysend`,
+//! `payments`, `invoices`), the HTLCs that arrive for us (peeled, decided by
+//! [`crate::payment::Receiver`], settled or failed back), and the outcomes of the HTLCs we
+//! sent. Decisions are the payment layer's ([`crate::payment`]); this file feeds it, runs
+//! its writes before anything that depends on them leaves, and answers the waiting callers.
+#![allow(clippy::disallowed_methods)] // actor code: clocks, randomness, timers
+
+use std::collections::{HashMap, HashSet};
+
+use bitcoin::hex::{DisplayHex, FromHex};
+use bitcoin::secp256k1::rand::{thread_rng, RngCore};
+use bitcoin::secp256k1::{PublicKey, SecretKey};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+use super::actor::{unix_now, NodeActor, NodeCmd};
+use crate::chain::ChainSource;
+use crate::channel::{sha256_of_onion, ChannelStatus, Command, CommandOutput, Party, Resolution};
+use crate::crash::crash_point;
+use crate::invoice::{self, InvoiceRequest, RouteHintHop};
+use crate::onion::{self, FailureMessage, PeelError, SharedSecret};
+use crate::payment::send::{self, Candidate, PayKind, Target};
+use crate::payment::{
+    Attempt, AttemptStatus, Book, Decision, HtlcRef, InvoiceKind, InvoiceRecord, InvoiceStatus,
+    Known, Part, PaymentRecord, PaymentStatus,
+};
+use crate::rpc::{opt_param, param, RpcError};
+use crate::store::Batch;
+use crate::tx::{PaymentHash, PaymentPreimage};
+use crate::units::Msat;
+use crate::wire::ChannelId;
+
+type Reply = oneshot::Sender<Result<Value, RpcError>>;
+
+/// `min_final_cltv_expiry_delta` of our invoices and keysends (BOLT 11's default).
+pub(crate) const MIN_FINAL_CLTV_EXPIRY_DELTA: u16 = 18;
+/// Default invoice expiry (BOLT 11's default).
+const DEFAULT_EXPIRY_SECS: u64 = 3_600;
+/// Default wait of `pay` and `keysend`.
+const DEFAULT_PAY_TIMEOUT_SECS: u64 = 60;
+/// Route hints in our invoices use these for the peer's side (its `channel_update` is not
+/// kept yet): the BOLT 7 defaults lnd and LDK use.
+const HINT_FEE_BASE_MSAT: u32 = 1_000;
+const HINT_FEE_PROPORTIONAL: u32 = 1;
+const HINT_CLTV_EXPIRY_DELTA: u16 = 40;
+
+/// What the payment side of the node keeps between events.
+#[derive(Default)]
+pub(crate) struct PayState {
+    /// Every invoice and payment.
+    pub(crate) book: Book,
+    /// Callers waiting for a payment's outcome, each with an id for its timeout.
+    waiters: HashMap<PaymentHash, Vec<(u64, Reply)>>,
+    next_waiter: u64,
+    /// What is needed to try a payment again on another channel, and the channels tried.
+    targets: HashMap<PaymentHash, (Target, HashSet<ChannelId>)>,
+}
+
+fn failed(e: impl std::fmt::Display) -> RpcError {
+    RpcError::Failed(e.to_string())
+}
+
+fn random32() -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    thread_rng().fill_bytes(&mut bytes);
+    bytes
+}
+
+/// `amount_msat` as `invoice` takes it: a number, or "any".
+fn amount_param(params: &Value) -> Result<Option<Msat>, RpcError> {
+    match params.get("amount_msat") {
+        None | Some(Value::Null) => Err(RpcError::InvalidParams(
+            "missing `amount_msat` (a number, or \"any\")".into(),
+        )),
+        Some(Value::String(s)) if s == "any" => Ok(None),
+        Some(Value::String(s)) => s
+            .parse::<u64>()
+            .map(|a| Some(Msat(a)))
+            .map_err(|e| RpcError::InvalidParams(format!("`amount_msat` `{s}`: {e}"))),
+        Some(v) => v
+            .as_u64()
+            .map(|a| Some(Msat(a)))
+            .ok_or_else(|| RpcError::InvalidParams("`amount_msat`: not a number".into())),
+    }
+}
+
+impl<S: ChainSource + Clone> NodeActor<S> {
+    /// After a restart: the payment records, and the attempts that no channel holds any
+    /// more marked failed.
+    pub(crate) async fn recover_payments(&mut self) {
+        let store = self.store();
+        let loaded =
+            tokio::task::spawn_blocking(move || store.read(crate::payment::record::load_all)).await;
+        match loaded {
+            Ok(Ok(loaded)) => self.pay.book = Book::from_loaded(loaded),
+            Ok(Err(e)) => tracing::error!("cannot read the payment records: {e}"),
+            Err(e) => tracing::error!("cannot read the payment records: {e}"),
+        }
+        let channels = &self.channels;
+        let live = |h: HtlcRef| {
+            channels.get(&h.channel_id).is_some_and(|c| {
+                c.record()
+                    .commitment
+                    .ledger
+                    .htlc(Party::Local, h.htlc_id)
+                    .is_some()
+            })
+        };
+        let (ops, stranded) = self.pay.book.reconcile(live, unix_now());
+        if !stranded.is_empty() {
+            tracing::info!(
+                count = stranded.len(),
+                "payments interrupted by the restart failed"
+            );
+        }
+        if let Err(e) = self.persist(Batch { ops }).await {
+            tracing::error!("cannot record the reconciled payments: {e}");
+        }
+    }
+
+    /// The payment verbs; `None` if `method` is not one.
+    pub(crate) async fn on_payment_rpc(
+        &mut self,
+        method: &str,
+        params: &Value,
+        reply: Reply,
+    ) -> Option<Reply> {
+        let result = match method {
+            "invoice" => self.rpc_invoice(params).await,
+            "decodeinvoice" => param::<String>(params, "bolt11")
+                .and_then(|b| invoice::decode(&b).map_err(failed))
+                .map(|d| d.to_json()),
+            "pay" => {
+                self.rpc_pay(params, reply).await;
+                return None;
+            }
+            "keysend" => {
+                self.rpc_keysend(params, reply).await;
+                return None;
+            }
+            "payments" => Ok(self.payments_json()),
+            "invoices" => Ok(self.invoices_json()),
+            _ => return Some(reply),
+        };
+        let _ = reply.send(result);
+        None
+    }
+
+    fn payments_json(&self) -> Value {
+        let mut list: Vec<&PaymentRecord> = self.pay.book.payments.values().collect();
+        list.sort_by_key(|p| std::cmp::Reverse(p.seq));
+        Value::Array(list.into_iter().map(PaymentRecord::to_json).collect())
+    }
+
+    fn invoices_json(&self) -> Value {
+        let now = unix_now();
+        let mut list: Vec<&InvoiceRecord> = self.pay.book.invoices.values().collect();
+        list.sort_by_key(|i| std::cmp::Reverse(i.seq));
+        Value::Array(list.into_iter().map(|i| i.to_json(now)).collect())
+    }
+
+    /// Route hints for our invoices: the peer's side of each ready, confirmed channel.
+    fn route_hints(&self) -> Vec<RouteHintHop> {
+        self.channels
+            .values()
+            .map(crate::channel::Channel::record)
+            .filter(|c| c.status == ChannelStatus::Ready)
+            .filter_map(|c| {
+                let scid = c.funding.confirmed.as_ref()?.short_channel_id;
+                Some(RouteHintHop {
+                    node_id: c.params.peer,
+                    short_channel_id: scid,
+                    fee_base_msat: HINT_FEE_BASE_MSAT,
+                    fee_proportional_millionths: HINT_FEE_PROPORTIONAL,
+                    cltv_expiry_delta: HINT_CLTV_EXPIRY_DELTA,
+                    htlc_minimum_msat: None,
+                    htlc_maximum_msat: None,
+                })
+            })
+            .collect()
+    }
+
+    /// `invoice AMOUNT_MSAT|any [--description TEXT] [--expiry SECS]`.
+    async fn rpc_invoice(&mut self, params: &Value) -> Result<Value, RpcError> {
+        let amount = amount_param(params)?;
+        let description: String = opt_param(params, "description")?.unwrap_or_default();
+        let expiry: u64 = opt_param(params, "expiry")?.unwrap_or(DEFAULT_EXPIRY_SECS);
+        let preimage = PaymentPreimage(random32());
+        let payment_secret = random32();
+        let now = unix_now();
+        let request = InvoiceRequest {
+            network: self.config.network,
+            amount,
+            description: description.clone(),
+            expiry_secs: expiry,
+            min_final_cltv_expiry_delta: MIN_FINAL_CLTV_EXPIRY_DELTA,
+            payment_hash: preimage.payment_hash(),
+            payment_secret,
+            timestamp: now,
+            route_hints: self.route_hints(),
+        };
+        let bolt11 = invoice::create(&request, &self.node_key).map_err(failed)?;
+        let record = InvoiceRecord {
+            payment_hash: preimage.payment_hash().0,
+            preimage: preimage.0,
+            payment_secret: Some(payment_secret),
+            kind: InvoiceKind::Bolt11,
+            amount,
+            description,
+            bolt11: Some(bolt11.clone()),
+            min_final_cltv_expiry_delta: MIN_FINAL_CLTV_EXPIRY_DELTA,
+            created_at: now,
+            expires_at: now.saturating_add(expiry),
+            status: InvoiceStatus::Open,
+            received: Msat(0),
+            paid_at: None,
+            htlcs: Vec::new(),
+            seq: 0,
+        };
+        let op = self.pay.book.add_invoice(record);
+        self.persist(Batch::new().with(op)).await.map_err(failed)?;
+        Ok(json!({
+            "bolt11": bolt11,
+            "payment_hash": preimage.payment_hash().0.to_lower_hex_string(),
+            "payment_secret": payment_secret.to_lower_hex_string(),
+            "expires_at": now.saturating_add(expiry),
+        }))
+    }
+
+    /// `pay BOLT11 [--amount-msat N] [--timeout-secs N]`.
+    async fn rpc_pay(&mut self, params: &Value, reply: Reply) {
+        let prepared = (|| {
+            let bolt11: String = param(params, "bolt11")?;
+            let asked: Option<u64> = opt_param(params, "amount_msat")?;
+            let decoded = invoice::decode(&bolt11).map_err(failed)?;
+            decoded
+                .check_payable(self.config.network, unix_now())
+                .map_err(failed)?;
+            let amount = decoded
+                .amount_to_pay(asked.map(Msat))
+                .map_err(|e| RpcError::InvalidParams(e.to_string()))?;
+            let payment_secret = decoded
+                .payment_secret
+                .ok_or_else(|| RpcError::Failed("the invoice has no payment secret".into()))?;
+            let target = Target {
+                payee: decoded.payee,
+                amount,
+                payment_hash: decoded.payment_hash,
+                min_final_cltv_expiry_delta: u32::try_from(decoded.min_final_cltv_expiry_delta)
+                    .unwrap_or(u32::MAX),
+                kind: PayKind::Invoice {
+                    payment_secret,
+                    payment_metadata: decoded.payment_metadata.clone(),
+                },
+            };
+            Ok((target, Some(bolt11)))
+        })();
+        let timeout = opt_param::<u64>(params, "timeout_secs")
+            .ok()
+            .flatten()
+            .unwrap_or(DEFAULT_PAY_TIMEOUT_SECS);
+        match prepared {
+            Ok((target, bolt11)) => self.start_payment(target, bolt11, timeout, reply).await,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+
+    /// `keysend NODE_ID AMOUNT_MSAT [--timeout-secs N]`.
+    async fn rpc_keysend(&mut self, params: &Value, reply: Reply) {
+        let prepared = (|| {
+            let node_id: String = param(params, "node_id")?;
+            let payee: PublicKey = node_id
+                .parse()
+                .map_err(|e| RpcError::InvalidParams(format!("node id `{node_id}`: {e}")))?;
+            let amount: u64 = param(params, "amount_msat")?;
+            let preimage = PaymentPreimage(random32());
+            Ok(Target {
+                payee,
+                amount: Msat(amount),
+                payment_hash: preimage.payment_hash(),
+                min_final_cltv_expiry_delta: u32::from(MIN_FINAL_CLTV_EXPIRY_DELTA),
+                kind: PayKind::Keysend { preimage },
+            })
+        })();
+        let timeout = opt_param::<u64>(params, "timeout_secs")
+            .ok()
+            .flatten()
+            .unwrap_or(DEFAULT_PAY_TIMEOUT_SECS);
+        match prepared {
+            Ok(target) => self.start_payment(target, None, timeout, reply).await,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+
+    /// Registers a caller waiting for `hash`, answered at the outcome or after `timeout`
+    /// seconds with where the payment stands.
+    fn wait_for(&mut self, hash: PaymentHash, timeout: u64, reply: Reply) {
+        let id = self.pay.next_waiter;
+        self.pay.next_waiter += 1;
+        self.pay.waiters.entry(hash).or_default().push((id, reply));
+        let cmds = self.cmd_tx.clone();
+        let stop = self.stop.clone();
+        self.tasks.spawn(async move {
+            tokio::select! {
+                () = stop.cancelled() => {}
+                () = tokio::time::sleep(std::time::Duration::from_secs(timeout)) => {
+                    let _ = cmds.send(NodeCmd::PayTimeout { hash, waiter: id }).await;
+                }
+            }
+        });
+    }
+
+    /// A waiter's time is up: it gets the payment as it stands (pending).
+    pub(crate) fn pay_timeout(&mut self, hash: PaymentHash, waiter: u64) {
+        let Some(list) = self.pay.waiters.get_mut(&hash) else {
+            return;
+        };
+        if let Some(pos) = list.iter().position(|(id, _)| *id == waiter) {
+            let (_, reply) = list.remove(pos);
+            let answer = self
+                .pay
+                .book
+                .payments
+                .get(&hash)
+                .map_or(Value::Null, PaymentRecord::to_json);
+            let _ = reply.send(Ok(answer));
+        }
+    }
+
+    /// Answers everyone waiting for `hash` if the payment is over.
+    fn answer_waiters(&mut self, hash: PaymentHash) {
+        let Some(payment) = self.pay.book.payments.get(&hash) else {
+            return;
+        };
+        if payment.status == PaymentStatus::Pending {
+            return;
+        }
+        self.pay.targets.remove(&hash);
+        let answer = payment.to_json();
+        for (_, reply) in self.pay.waiters.remove(&hash).unwrap_or_default() {
+            let _ = reply.send(Ok(answer.clone()));
+        }
+    }
+
+    async fn start_payment(
+        &mut self,
+        target: Target,
+        bolt11: Option<String>,
+        timeout: u64,
+        reply: Reply,
+    ) {
+        let hash = target.payment_hash;
+        if target.payee == self.node_id {
+            let _ = reply.send(Err(RpcError::Failed("cannot pay ourselves".into())));
+            return;
+        }
+        if let Some(existing) = self.pay.book.payments.get(&hash) {
+            match existing.status {
+                // Paid already: the answer is the earlier result.
+                PaymentStatus::Succeeded => {
+                    let _ = reply.send(Ok(existing.to_json()));
+                    return;
+                }
+                PaymentStatus::Pending => {
+                    self.wait_for(hash, timeout, reply);
+                    return;
+                }
+                PaymentStatus::Failed => {}
+            }
+        }
+        let record = PaymentRecord {
+            payment_hash: hash.0,
+            preimage: None,
+            payee: target.payee,
+            amount: target.amount,
+            bolt11,
+            keysend: matches!(target.kind, PayKind::Keysend { .. }),
+            status: PaymentStatus::Pending,
+            attempts: Vec::new(),
+            failure: None,
+            created_at: unix_now(),
+            resolved_at: None,
+            seq: 0,
+        };
+        let op = self.pay.book.start_payment(record);
+        if let Err(e) = self.persist(Batch::new().with(op)).await {
+            let _ = reply.send(Err(failed(e)));
+            return;
+        }
+        self.pay.targets.insert(hash, (target, HashSet::new()));
+        self.wait_for(hash, timeout, reply);
+        self.try_next_channel(hash).await;
+    }
+
+    /// The channels to `payee` we could send `amount` through, roomiest first.
+    fn candidates(&self, payee: &PublicKey, amount: Msat) -> Vec<Candidate> {
+        let all = self
+            .channels
+            .values()
+            .filter(|c| c.status() == ChannelStatus::Ready && c.is_linked())
+            .map(|c| {
+                let rec = c.record();
+                Candidate {
+                    channel_id: rec.params.channel_id,
+                    peer: rec.params.peer,
+                    short_channel_id: rec.funding.confirmed.as_ref().map(|f| f.short_channel_id),
+                    outbound: rec.commitment.balances().0,
+                }
+            })
+            .collect();
+        send::order_candidates(all, payee, amount)
+    }
+
+    /// Offers the payment's HTLC on the next channel not tried yet; with none left, the
+    /// payment fails.
+    async fn try_next_channel(&mut self, hash: PaymentHash) {
+        let Some((target, tried)) = self.pay.targets.get(&hash).cloned() else {
+            return;
+        };
+        let mut last_refusal = None;
+        for via in self.candidates(&target.payee, target.amount) {
+            if tried.contains(&via.channel_id) {
+                continue;
+            }
+            if let Some((_, tried)) = self.pay.targets.get_mut(&hash) {
+                tried.insert(via.channel_id);
+            }
+            let session_key = match SecretKey::from_slice(&random32()) {
+                Ok(k) => k,
+                Err(e) => {
+                    last_refusal = Some(e.to_string());
+                    continue;
+                }
+            };
+            let prepared =
+                match send::prepare(&self.ctx.secp, &session_key, &via, &target, self.tip) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        last_refusal = Some(e.to_string());
+                        break;
+                    }
+                };
+            let now = self.when();
+            let Some(core) = self.channels.get_mut(&via.channel_id) else {
+                continue;
+            };
+            let htlc_id = match core.handle_command(Command::AddHtlc(prepared.htlc.clone()), now) {
+                Ok(CommandOutput::HtlcAdded(id)) => id,
+                Ok(CommandOutput::Done) => continue,
+                Err(e) => {
+                    tracing::debug!(channel = %via.channel_id, "HTLC refused: {e}");
+                    last_refusal = Some(e.to_string());
+                    continue;
+                }
+            };
+            let attempt = Attempt {
+                htlc: HtlcRef {
+                    channel_id: via.channel_id,
+                    htlc_id,
+                },
+                route: prepared.route,
+                amount: prepared.htlc.amount,
+                shared_secrets: prepared
+                    .shared_secrets
+                    .iter()
+                    .map(|s| s.0.to_lower_hex_string())
+                    .collect(),
+                status: AttemptStatus::InFlight,
+                failure: None,
+            };
+            let ops = self.pay.book.add_attempt(hash, attempt);
+            // Durable before the HTLC leaves: after a crash the attempt is known, and
+            // reconciled against the channel.
+            if let Err(e) = self.persist(Batch { ops }).await {
+                tracing::error!("cannot record the payment attempt, not sending: {e}");
+                self.reload(&via.channel_id).await;
+                last_refusal = Some(e.to_string());
+                break;
+            }
+            crash_point("payment_attempt_stored");
+            self.run_actions(via.channel_id).await;
+            return;
+        }
+        let reason = last_refusal.map_or_else(
+            || "no ready channel to the payee with enough outbound capacity".to_string(),
+            |r| format!("no channel to the payee took the HTLC (last: {r})"),
+        );
+        let failure = self
+            .pay
+            .book
+            .payments
+            .get(&hash)
+            .and_then(|p| p.failure.clone())
+            .unwrap_or_else(|| send::local_failure(reason));
+        let ops = self.pay.book.payment_failed(hash, failure, unix_now());
+        if let Err(e) = self.persist(Batch { ops }).await {
+            tracing::error!("cannot record the failed payment: {e}");
+        }
+        self.answer_waiters(hash);
+    }
+
+    /// The preimage of our HTLC came back: the payment succeeded, durably, before anything
+    /// else happens.
+    pub(crate) async fn on_htlc_fulfilled(
+        &mut self,
+        channel_id: ChannelId,
+        htlc_id: u64,
+        preimage: PaymentPreimage,
+    ) {
+        let htlc = HtlcRef {
+            channel_id,
+            htlc_id,
+        };
+        let Some(outcome) = self.pay.book.attempt_fulfilled(htlc, preimage, unix_now()) else {
+            return;
+        };
+        if let Err(e) = self.persist(Batch { ops: outcome.ops }).await {
+            tracing::error!("cannot record the payment's success: {e}");
+        }
+        crash_point("payment_succeeded_stored");
+        tracing::info!(payment_hash = %outcome.hash.0.to_lower_hex_string(), "payment succeeded");
+        self.answer_waiters(outcome.hash);
+    }
+
+    /// Our HTLC failed irrevocably: read the failure, try another channel or fail the
+    /// payment.
+    pub(crate) async fn on_htlc_failed(
+        &mut self,
+        channel_id: ChannelId,
+        htlc_id: u64,
+        resolution: &Resolution,
+    ) {
+        let htlc = HtlcRef {
+            channel_id,
+            htlc_id,
+        };
+        let Some(payment) = self.pay.book.payment_of(htlc) else {
+            return;
+        };
+        let Some(attempt) = payment.attempts.iter().find(|a| a.htlc == htlc) else {
+            return;
+        };
+        let secrets: Vec<SharedSecret> = attempt
+            .shared_secrets
+            .iter()
+            .filter_map(|s| <[u8; 32]>::from_hex(s).ok().map(SharedSecret))
+            .collect();
+        let verdict = send::interpret(resolution, &secrets, &attempt.route);
+        let Some(outcome) = self.pay.book.attempt_failed(htlc, verdict.failure.clone()) else {
+            return;
+        };
+        let hash = outcome.hash;
+        tracing::info!(payment_hash = %hash.0.to_lower_hex_string(), failure = %verdict.failure, "payment attempt failed");
+        if let Err(e) = self.persist(Batch { ops: outcome.ops }).await {
+            tracing::error!("cannot record the failed attempt: {e}");
+        }
+        crash_point("payment_attempt_failed_stored");
+        if verdict.retry && self.pay.targets.contains_key(&hash) {
+            self.try_next_channel(hash).await;
+            return;
+        }
+        let ops = self
+            .pay
+            .book
+            .payment_failed(hash, verdict.failure, unix_now());
+        if let Err(e) = self.persist(Batch { ops }).await {
+            tracing::error!("cannot record the failed payment: {e}");
+        }
+        self.answer_waiters(hash);
+    }
+
+    /// An HTLC was irrevocably committed to us: peel its onion and decide.
+    pub(crate) async fn on_htlc_received(
+        &mut self,
+        channel_id: ChannelId,
+        htlc_id: u64,
+        amount: Msat,
+        payment_hash: PaymentHash,
+        cltv_expiry: u32,
+    ) {
+        let Some(packet) = self
+            .channels
+            .get(&channel_id)
+            .and_then(|c| c.htlc_onion(htlc_id))
+        else {
+            return;
+        };
+        let htlc = HtlcRef {
+            channel_id,
+            htlc_id,
+        };
+        let peeled = onion::peel(&self.ctx.secp, &self.node_key, &packet, &payment_hash.0);
+        let peeled = match peeled {
+            Ok(p) => p,
+            Err(PeelError::Malformed { failure_code }) => {
+                let cmd = Command::FailMalformed {
+                    id: htlc_id,
+                    sha256_of_onion: sha256_of_onion(&packet[..]),
+                    failure_code,
+                };
+                self.htlc_command(channel_id, cmd).await;
+                return;
+            }
+            Err(PeelError::Payload {
+                shared_secret,
+                error,
+            }) => {
+                tracing::info!(channel = %channel_id, htlc = htlc_id, "unreadable payload: {error}");
+                self.fail_htlc(htlc, &shared_secret, &error.failure()).await;
+                return;
+            }
+        };
+        if peeled.next.is_some() {
+            // Forwarding comes with the forwarding issue: no next hop is known yet.
+            self.fail_htlc(
+                htlc,
+                &peeled.shared_secret,
+                &FailureMessage::unknown_next_peer(),
+            )
+            .await;
+            return;
+        }
+        let part = Part {
+            htlc,
+            amount,
+            cltv_expiry,
+            payment_hash,
+            shared_secret: peeled.shared_secret,
+        };
+        let book = &mut self.pay.book;
+        // A keysend record only matters once paid (it settles its own HTLCs again).
+        let known = book
+            .invoices
+            .get(&payment_hash)
+            .filter(|i| i.kind == InvoiceKind::Bolt11 || i.status == InvoiceStatus::Paid)
+            .map_or(Known::Unknown, Known::Invoice);
+        let decisions = book.receiver.on_htlc(
+            part,
+            &peeled.payload,
+            known,
+            self.tip,
+            unix_now(),
+            MIN_FINAL_CLTV_EXPIRY_DELTA,
+        );
+        self.apply_decisions(decisions).await;
+    }
+
+    /// Settles (durably, then `update_fulfill_htlc`) or fails back what the receiver decided.
+    pub(crate) async fn apply_decisions(&mut self, decisions: Vec<Decision>) {
+        let mut fulfills: HashMap<PaymentHash, (PaymentPreimage, Vec<Part>)> = HashMap::new();
+        for decision in decisions {
+            match decision {
+                Decision::Fulfill { part, preimage } => {
+                    fulfills
+                        .entry(part.payment_hash)
+                        .or_insert_with(|| (preimage, Vec::new()))
+                        .1
+                        .push(part);
+                }
+                Decision::Fail { part, failure } => {
+                    tracing::info!(channel = %part.htlc.channel_id, htlc = part.htlc.htlc_id, failure = failure.name(), "failing an HTLC back");
+                    self.fail_htlc(part.htlc, &part.shared_secret, &failure)
+                        .await;
+                }
+            }
+        }
+        for (hash, (preimage, parts)) in fulfills {
+            let ops = self.pay.book.settle(hash, preimage, &parts, unix_now());
+            if let Err(e) = self.persist(Batch { ops }).await {
+                tracing::error!("cannot record the payment received, not fulfilling: {e}");
+                continue;
+            }
+            crash_point("invoice_settled_stored");
+            for part in parts {
+                let cmd = Command::Fulfill {
+                    id: part.htlc.htlc_id,
+                    preimage,
+                };
+                self.htlc_command(part.htlc.channel_id, cmd).await;
+            }
+        }
+    }
+
+    async fn fail_htlc(&mut self, htlc: HtlcRef, secret: &SharedSecret, failure: &FailureMessage) {
+        let reason = onion::failure_onion(secret, failure);
+        let cmd = Command::Fail {
+            id: htlc.htlc_id,
+            reason,
+        };
+        self.htlc_command(htlc.channel_id, cmd).await;
+    }
+
+    async fn htlc_command(&mut self, channel_id: ChannelId, cmd: Command) {
+        let now = self.when();
+        if let Some(core) = self.channels.get_mut(&channel_id) {
+            if let Err(e) = core.handle_command(cmd, now) {
+                tracing::warn!(channel = %channel_id, "HTLC command refused: {e}");
+            }
+        }
+        self.run_actions(channel_id).await;
+    }
+
+    /// Held parts that timed out or near their expiry are failed back.
+    pub(crate) async fn payments_tick(&mut self) {
+        let decisions = self.pay.book.receiver.on_tick(unix_now(), self.tip);
+        if !decisions.is_empty() {
+            self.apply_decisions(decisions).await;
+        }
+    }
+}
