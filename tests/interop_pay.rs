@@ -62,6 +62,14 @@ const INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS: u64 = 0x400f;
 /// How many payments each way run in flight at once in the bulk phase.
 const IN_FLIGHT: usize = 5;
 
+/// LDK's fee estimate during the bulk phase, in sat/kW. LDK caps its dust exposure at 10,000
+/// times its estimate in msat (`MaxDustHTLCExposure::FeeRateMultiplier`), and counts an HTLC
+/// at a buffered feerate: at the floor estimate (253) one dust HTLC in flight already makes it
+/// refuse the next below 2,502 sat ("Cannot send less than our next-HTLC minimum"). Ten times
+/// the floor leaves room for the dust HTLCs the bulk phase keeps in flight; LDK sends no
+/// `update_fee` over it (the test node never calls `timer_tick_occurred`).
+const BULK_FEE_ESTIMATE: u32 = 2_530;
+
 /// The amount of the `i`-th bulk payment one way (`way` 0: LDK to Petrel, 1: Petrel to
 /// LDK): above the dust limits (an HTLC output on both commitments), below them (trimmed,
 /// its value in the fee while in flight), and odd msat amounts throughout, so that balances
@@ -345,12 +353,30 @@ fn check_petrel_paid(answer: &Value, payment_hash: [u8; 32], amount_msat: u64) {
     assert_eq!(answer["fee_msat"], 0, "{answer}");
 }
 
-/// LDK keysends `amount_msat` to Petrel.
+/// LDK keysends `amount_msat` to Petrel, which records it paid, as a keysend.
 async fn ldk_keysends(pair: &Pair, channel: &mut Channel, amount_msat: u64) {
     let (id, preimage) = pair.ldk.keysend(pair.petrel_id, amount_msat);
-    ldk_sent(pair, id, hash_of(&preimage.0).0, amount_msat).await;
+    let hash = hash_of(&preimage.0).0;
+    ldk_sent(pair, id, hash, amount_msat).await;
+    check_petrel_received_keysend(pair, hash, amount_msat).await;
     channel.received(amount_msat);
     check_balances(pair, channel).await;
+}
+
+/// Petrel's record of a keysend it received for `payment_hash`: paid, `amount_msat`.
+async fn check_petrel_received_keysend(pair: &Pair, payment_hash: [u8; 32], amount_msat: u64) {
+    let hash = payment_hash.to_lower_hex_string();
+    let record = wait_for("Petrel to record the keysend paid", DEADLINE, || async {
+        let invoices = petrel_ok(&pair.petrel, &["invoices"]);
+        invoices
+            .as_array()?
+            .iter()
+            .find(|i| i["payment_hash"] == hash.as_str() && i["status"] == "paid")
+            .cloned()
+    })
+    .await;
+    assert_eq!(record["kind"], "keysend", "{record}");
+    assert_eq!(record["received_msat"], amount_msat, "{record}");
 }
 
 /// Petrel keysends `amount_msat` to LDK, which claims it as a spontaneous payment with the
@@ -399,6 +425,11 @@ enum Started {
 /// pays LDK's invoices in turn (several `petrel` calls at once). Every payment must
 /// succeed on both sides; then the balances must be the sums of it all.
 async fn interleaved(pair: &Pair, channel: &mut Channel, payments: usize) {
+    let feerate = pair.petrel_view(&channel.id)["feerate_sat_per_kw"]
+        .as_u64()
+        .unwrap();
+    let feerate = u32::try_from(feerate).unwrap();
+    pair.ldk.fees.set(feerate.max(BULK_FEE_ESTIMATE));
     for batch in (0..payments).collect::<Vec<_>>().chunks(IN_FLIGHT) {
         // Petrel's side first makes what it needs: its invoices for LDK, LDK's for it.
         let mut started = Vec::new();
@@ -483,11 +514,13 @@ async fn interleaved(pair: &Pair, channel: &mut Channel, payments: usize) {
                 }
                 Started::LdkKeysend(id, hash, amount) => {
                     ldk_sent(pair, id, hash, amount).await;
+                    check_petrel_received_keysend(pair, hash, amount).await;
                     channel.received(amount);
                 }
             }
         }
     }
+    pair.ldk.fees.set(feerate);
     check_balances(pair, channel).await;
 }
 
@@ -761,7 +794,11 @@ async fn ldk_pays_a_petrel_invoice_in_three_parts() {
     pair.ldk.router.split_next(3);
     let id = pair.ldk.pay_invoice(&invoice, None);
     ldk_sent(&pair, id, bytes32(&answer["payment_hash"]), amount).await;
-    assert_eq!(pair.ldk.paths_succeeded(id), 3);
+    // LDK reports each path's success once its HTLC is removed, after `PaymentSent`.
+    wait_for("LDK to see all three paths succeed", DEADLINE, || async {
+        (pair.ldk.paths_succeeded(id) == 3).then_some(())
+    })
+    .await;
     let record = wait_for("Petrel to call its invoice paid", DEADLINE, || async {
         Some(petrel_invoice_record(
             &pair,
@@ -771,6 +808,7 @@ async fn ldk_pays_a_petrel_invoice_in_three_parts() {
     })
     .await;
     assert_eq!(record["received_msat"], amount, "{record}");
+    assert_eq!(record["htlcs"], 3, "{record}");
     channel.received(amount);
     check_balances(&pair, &channel).await;
     pair.assert_quiet();
