@@ -24,7 +24,7 @@ mod ldk;
 #[path = "common/ldk/pair.rs"]
 mod pair;
 
-use bitcoin::{Amount, OutPoint, Transaction, Txid};
+use bitcoin::Transaction;
 use common::procs::ChainProcess;
 use common::{wait_for, DEADLINE};
 use lightning::events::{ClosureReason, Event};
@@ -51,58 +51,6 @@ const SETUP: Setup = Setup {
 
 /// What only the closing tests do with the shared [`Pair`].
 impl Pair {
-    /// Waits for LDK's `ChannelClosed` event for the channel; returns its reason.
-    async fn wait_ldk_closed(&self, channel_id: &str) -> ClosureReason {
-        let ldk = &self.ldk;
-        wait_for("LDK's ChannelClosed event", DEADLINE, || async {
-            ldk.events_where(|e| match e {
-                Event::ChannelClosed {
-                    channel_id: id,
-                    reason,
-                    ..
-                } if id.to_string() == channel_id => Some(reason.clone()),
-                _ => None,
-            })
-            .into_iter()
-            .next()
-        })
-        .await
-    }
-
-    /// The mempool transaction spending `outpoint`, once there is one.
-    async fn wait_spender_in_mempool(&self, outpoint: OutPoint) -> Transaction {
-        let rpc = self.chain.rpc();
-        wait_for(&format!("a spend of {outpoint}"), DEADLINE, || async {
-            let mempool: Value = rpc.call("getrawmempool", &[]).await.ok()?;
-            for txid in mempool.as_array()? {
-                let txid: Txid = txid.as_str()?.parse().ok()?;
-                let tx = rpc.raw_transaction(txid).await.ok()??;
-                if tx.input.iter().any(|i| i.previous_output == outpoint) {
-                    return Some(tx);
-                }
-            }
-            None
-        })
-        .await
-    }
-
-    /// The fee `tx` paid: its inputs (looked up on the chain) minus its outputs.
-    async fn fee_of(&self, tx: &Transaction) -> u64 {
-        let rpc = self.chain.rpc();
-        let mut inputs = Amount::ZERO;
-        for input in &tx.input {
-            let prev = rpc
-                .raw_transaction(input.previous_output.txid)
-                .await
-                .expect("getrawtransaction")
-                .expect("the spent transaction is known");
-            let index = usize::try_from(input.previous_output.vout).unwrap();
-            inputs += prev.output[index].value;
-        }
-        let outputs: Amount = tx.output.iter().map(|o| o.value).sum();
-        (inputs - outputs).to_sat()
-    }
-
     async fn fee_of_txid(&self, txid: &str) -> u64 {
         let tx = self
             .chain
@@ -195,7 +143,7 @@ impl Pair {
 /// the channel closed cooperatively with that transaction, and LDK reports a cooperative
 /// closure started by the right side. Returns the closing transaction.
 async fn close_mutually(pair: &Pair, channel_id: &str, ldk_starts: bool) -> Transaction {
-    let funding = funding_outpoint(pair, channel_id);
+    let funding = pair.funding_outpoint(channel_id);
     if ldk_starts {
         pair.ldk
             .manager
@@ -298,15 +246,6 @@ async fn petrel_closes_cooperatively() {
     mutual_closes(false).await;
 }
 
-/// The funding outpoint of Petrel's channel.
-fn funding_outpoint(pair: &Pair, channel_id: &str) -> OutPoint {
-    pair.petrel_view(channel_id)["funding_outpoint"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
 /// Mines until the chain is `height` high.
 async fn mine_to_height(pair: &Pair, height: u32) {
     let tip = u32::try_from(pair.chain.height().await).unwrap();
@@ -344,7 +283,7 @@ async fn ldk_force_closes_and_petrel_sweeps_to_remote() {
     let petrel_start = petrel_total(&pair.petrel);
     let channel_id = pair.ldk_opens(1_000_000, 400_000_000).await;
     pair.confirm_ready(&[&channel_id]).await;
-    let funding = funding_outpoint(&pair, &channel_id);
+    let funding = pair.funding_outpoint(&channel_id);
 
     // LDK also sends Petrel an `error` for the channel, which makes Petrel broadcast its own
     // commitment; both are valid and whichever reaches the mempool first wins. This test is
@@ -414,7 +353,7 @@ async fn petrel_force_closes_and_ldk_sees_it() {
     let petrel_start = petrel_total(&pair.petrel);
     let channel_id = pair.petrel_opens(800_000, 250_000_000).await;
     pair.confirm_ready(&[&channel_id]).await;
-    let funding = funding_outpoint(&pair, &channel_id);
+    let funding = pair.funding_outpoint(&channel_id);
 
     let forced = petrel_ok(&pair.petrel, &["close", &channel_id, "--force"]);
     assert_eq!(forced["state"], "closing");
@@ -475,7 +414,7 @@ async fn an_error_from_ldk_makes_petrel_force_close() {
     let petrel_start = petrel_total(&pair.petrel);
     let channel_id = pair.ldk_opens(1_000_000, 400_000_000).await;
     pair.confirm_ready(&[&channel_id]).await;
-    let funding = funding_outpoint(&pair, &channel_id);
+    let funding = pair.funding_outpoint(&channel_id);
 
     let ldk = &pair.ldk;
     ldk.broadcaster.hold(true);
@@ -554,8 +493,8 @@ async fn an_error_for_all_channels_makes_petrel_force_close_each() {
     let petrel_funded = pair.petrel_opens(800_000, 250_000_000).await;
     pair.confirm_ready(&[&ldk_funded, &petrel_funded]).await;
     let fundings = [
-        funding_outpoint(&pair, &ldk_funded),
-        funding_outpoint(&pair, &petrel_funded),
+        pair.funding_outpoint(&ldk_funded),
+        pair.funding_outpoint(&petrel_funded),
     ];
 
     let ldk = &pair.ldk;
@@ -647,7 +586,7 @@ async fn a_shutdown_with_an_invalid_script_gets_a_warning_and_changes_nothing() 
     let pair = Pair::start_with(SETUP).await;
     let id = pair.ldk_opens(1_000_000, 0).await;
     pair.confirm_ready(&[&id]).await;
-    let funding = funding_outpoint(&pair, &id);
+    let funding = pair.funding_outpoint(&id);
 
     let as_ldk = petrel::peer::connect(
         pair.petrel.listen.parse().unwrap(),

@@ -5,7 +5,8 @@
 //! - [`logger`]: LDK's logger, counting what the tests use as an oracle;
 //! - [`node`]: a full LDK node (channel manager, chain monitor, peer manager) driven by its
 //!   own task, fed blocks from `petrel regtest`, with [`chain`] (fees, broadcaster) and
-//!   [`wallet`] (a one-key P2WPKH wallet that funds its channels).
+//!   [`wallet`] (a one-key P2WPKH wallet that funds its channels);
+//! - [`payments`]: that node's invoices and payments, through LDK's own API.
 //!
 //! LDK is an oracle here only: nothing in this directory is (or may be) copied into Petrel.
 #![allow(dead_code)] // each test binary uses a different part of this module
@@ -15,5 +16,6 @@ pub mod bare;
 pub mod chain;
 pub mod logger;
 pub mod node;
+pub mod payments;
 pub mod petrel_peer;
 pub mod wallet;

@@ -2,7 +2,9 @@
 //! persister), `KeysManager`, `PeerManager` over lightning-net-tokio, a one-key wallet, and a
 //! driver task that feeds it the blocks of a `petrel regtest` process, sends what it
 //! broadcasts there, delivers its messages, and answers its events the way a simple node
-//! would: it accepts every inbound channel and funds every outbound one from its wallet.
+//! would: it accepts every inbound channel, funds every outbound one from its wallet, and
+//! claims every payment it has the preimage for. Its router ([`DirectRouter`]) pays only its
+//! channel peers, in one hop.
 //!
 //! Every event is also kept ([`LdkNode::events`]) for the test to assert on, the chain
 //! monitor's too. The outputs LDK reports as spendable after a close (`SpendableOutputs`) are
@@ -26,11 +28,14 @@ use lightning::ln::channel_state::ChannelDetails;
 use lightning::ln::channelmanager::{ChainParameters, ChannelManager};
 use lightning::ln::peer_handler::{IgnoringMessageHandler, MessageHandler, PeerManager};
 use lightning::onion_message::messenger::NullMessageRouter;
-use lightning::routing::router::{InFlightHtlcs, Route, RouteParameters, Router};
+use lightning::routing::router::{
+    InFlightHtlcs, Path, Payee, Route, RouteHop, RouteParameters, Router,
+};
 use lightning::sign::{
     InMemorySigner, KeysManager, NodeSigner as _, OutputSpender as _, Recipient,
     SpendableOutputDescriptor,
 };
+use lightning::types::features::{ChannelFeatures, NodeFeatures};
 use lightning::util::config::UserConfig;
 use lightning::util::persist::MonitorName;
 use lightning::util::ser::Writeable as _;
@@ -81,19 +86,82 @@ impl Persist<InMemorySigner> for MemoryPersister {
     }
 }
 
-/// These tests make no payments: every route request fails.
+/// The test node's router. It knows no graph, only LDK's own channels (`first_hops`): it
+/// routes a payment in one hop over a usable channel whose counterparty is the payee, the
+/// whole amount delivered there with the payee's final CLTV delta and no fee. With
+/// [`DirectRouter::split_next`] set, the next route it finds is split into that many equal
+/// parts (the last takes the remainder), each over such a channel (the same one more than
+/// once if need be), for a multi-part payment. Anything else (a payee that is not a peer, a
+/// blinded payee) is an error.
 #[derive(Debug, Default)]
-pub struct NoRouter;
+pub struct DirectRouter {
+    /// How many parts the next route is split into (0 or 1: one path).
+    split: AtomicU64,
+}
 
-impl Router for NoRouter {
+impl DirectRouter {
+    /// Splits the next route found into `parts` paths.
+    pub fn split_next(&self, parts: u64) {
+        self.split.store(parts, Ordering::SeqCst);
+    }
+}
+
+impl Router for DirectRouter {
     fn find_route(
         &self,
         _payer: &PublicKey,
-        _params: &RouteParameters,
-        _first_hops: Option<&[&ChannelDetails]>,
+        params: &RouteParameters,
+        first_hops: Option<&[&ChannelDetails]>,
         _inflight: InFlightHtlcs,
     ) -> Result<Route, &'static str> {
-        Err("the LDK test node does not route payments")
+        let Payee::Clear {
+            node_id,
+            final_cltv_expiry_delta,
+            ..
+        } = &params.payment_params.payee
+        else {
+            return Err("the LDK test node pays only node ids it has a channel with");
+        };
+        let channels: Vec<&ChannelDetails> = first_hops
+            .unwrap_or_default()
+            .iter()
+            .copied()
+            .filter(|c| c.counterparty.node_id == *node_id && c.is_usable)
+            .collect();
+        if channels.is_empty() {
+            return Err("no usable channel with the payee");
+        }
+        let parts = self.split.swap(0, Ordering::SeqCst).max(1);
+        let total = params.final_value_msat;
+        let mut paths = Vec::new();
+        for part in 0..parts {
+            let amount = if part + 1 == parts {
+                total - (total / parts) * (parts - 1)
+            } else {
+                total / parts
+            };
+            let index = usize::try_from(part).unwrap() % channels.len();
+            let channel = channels[index];
+            let scid = channel
+                .get_outbound_payment_scid()
+                .ok_or("the channel has no short channel id yet")?;
+            paths.push(Path {
+                hops: vec![RouteHop {
+                    pubkey: *node_id,
+                    node_features: NodeFeatures::empty(),
+                    short_channel_id: scid,
+                    channel_features: ChannelFeatures::empty(),
+                    fee_msat: amount,
+                    cltv_expiry_delta: *final_cltv_expiry_delta,
+                    maybe_announced_channel: false,
+                }],
+                blinded_tail: None,
+            });
+        }
+        Ok(Route {
+            paths,
+            route_params: Some(params.clone()),
+        })
     }
 
     fn create_blinded_payment_paths<T: secp256k1::Signing + secp256k1::Verification>(
@@ -127,7 +195,7 @@ pub type Manager = ChannelManager<
     Arc<KeysManager>,
     Arc<KeysManager>,
     Arc<TestFees>,
-    Arc<NoRouter>,
+    Arc<DirectRouter>,
     Arc<NullMessageRouter>,
     Arc<TestLogger>,
 >;
@@ -175,6 +243,8 @@ pub struct LdkNode {
     pub manager: Arc<Manager>,
     /// The chain monitor.
     pub monitor: Arc<Monitor>,
+    /// The router the channel manager finds its payments' routes with.
+    pub router: Arc<DirectRouter>,
     /// Its keys (which sign the sweeps of what a closed channel left it).
     pub keys: Arc<KeysManager>,
     /// Outputs LDK reported spendable and the test has not swept yet.
@@ -225,11 +295,12 @@ impl LdkNode {
         ));
         let tip = rpc.best_block().await.expect("chain tip");
         let height = tip.height.0;
+        let router = Arc::new(DirectRouter::default());
         let manager = Arc::new(ChannelManager::new(
             Arc::clone(&fees),
             Arc::clone(&monitor),
             Arc::clone(&broadcaster),
-            Arc::new(NoRouter),
+            Arc::clone(&router),
             Arc::new(NullMessageRouter {}),
             Arc::clone(&logger),
             Arc::clone(&keys),
@@ -268,6 +339,7 @@ impl LdkNode {
             listen,
             manager,
             monitor,
+            router,
             keys,
             spendable: Mutex::new(Vec::new()),
             peers,
@@ -467,6 +539,18 @@ impl LdkNode {
                         )
                         .expect("LDK takes the funding transaction");
                 }
+                // A payment to us: claimed with the preimage LDK has for it (an invoice of its
+                // own, or the one a keysend carried); one whose preimage it lacks (an invoice
+                // made for a hash it was only given) is failed back, as
+                // incorrect_or_unknown_payment_details.
+                Event::PaymentClaimable {
+                    purpose,
+                    payment_hash,
+                    ..
+                } => match purpose.preimage() {
+                    Some(preimage) => self.manager.claim_funds(preimage),
+                    None => self.manager.fail_htlc_backwards(payment_hash),
+                },
                 Event::SpendableOutputs { outputs, .. } => {
                     self.spendable
                         .lock()

@@ -15,10 +15,11 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bitcoin::secp256k1::PublicKey;
-use bitcoin::{Amount, OutPoint};
+use bitcoin::{Amount, OutPoint, Transaction, Txid};
 use lightning::events::{ClosureReason, Event};
 use lightning::ln::channel_state::ChannelDetails;
 use lightning::ln::types::ChannelId as LdkChannelId;
+use petrel::chain::ChainSource as _;
 use serde_json::Value;
 
 use crate::common::procs::{ChainProcess, NodeProcess, RegtestProcess};
@@ -276,6 +277,15 @@ impl Pair {
             .unwrap_or_else(|| panic!("Petrel has no channel {channel_id}"))
     }
 
+    /// The funding outpoint of Petrel's channel.
+    pub fn funding_outpoint(&self, channel_id: &str) -> OutPoint {
+        self.petrel_view(channel_id)["funding_outpoint"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
     /// LDK's view of the channel, if it lists it.
     pub fn ldk_channel(&self, channel_id: &str) -> Option<ChannelDetails> {
         self.ldk
@@ -350,6 +360,58 @@ impl Pair {
             .await
             .expect("getrawmempool");
         assert_eq!(mempool, Value::Array(Vec::new()), "something was broadcast");
+    }
+
+    /// Waits for LDK's `ChannelClosed` event for the channel; returns its reason.
+    pub async fn wait_ldk_closed(&self, channel_id: &str) -> ClosureReason {
+        let ldk = &self.ldk;
+        wait_for("LDK's ChannelClosed event", DEADLINE, || async {
+            ldk.events_where(|e| match e {
+                Event::ChannelClosed {
+                    channel_id: id,
+                    reason,
+                    ..
+                } if id.to_string() == channel_id => Some(reason.clone()),
+                _ => None,
+            })
+            .into_iter()
+            .next()
+        })
+        .await
+    }
+
+    /// The mempool transaction spending `outpoint`, once there is one.
+    pub async fn wait_spender_in_mempool(&self, outpoint: OutPoint) -> Transaction {
+        let rpc = self.chain.rpc();
+        wait_for(&format!("a spend of {outpoint}"), DEADLINE, || async {
+            let mempool: Value = rpc.call("getrawmempool", &[]).await.ok()?;
+            for txid in mempool.as_array()? {
+                let txid: Txid = txid.as_str()?.parse().ok()?;
+                let tx = rpc.raw_transaction(txid).await.ok()??;
+                if tx.input.iter().any(|i| i.previous_output == outpoint) {
+                    return Some(tx);
+                }
+            }
+            None
+        })
+        .await
+    }
+
+    /// The fee `tx` paid: its inputs (looked up on the chain) minus its outputs.
+    pub async fn fee_of(&self, tx: &Transaction) -> u64 {
+        let rpc = self.chain.rpc();
+        let mut inputs = Amount::ZERO;
+        for input in &tx.input {
+            let prev = rpc
+                .raw_transaction(input.previous_output.txid)
+                .await
+                .expect("getrawtransaction")
+                .expect("the spent transaction is known");
+            let index = usize::try_from(input.previous_output.vout).unwrap();
+            inputs += prev.output[index].value;
+        }
+        let outputs: Amount = tx.output.iter().map(|o| o.value).sum();
+        (inputs - outputs).to_sat()
     }
 
     /// How many `channel_reestablish` LDK has received so far.
