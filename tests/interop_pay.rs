@@ -622,7 +622,7 @@ async fn payments_both_ways_over_a_channel_petrel_funded() {
     close_and_check_payouts(&pair, &channel, true).await;
 }
 
-/// Over a channel LDK funded: the same, with 40 payments each way, and LDK closing.
+/// Over a channel LDK funded: the same, 100 payments each way, and LDK closing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payments_both_ways_over_a_channel_ldk_funded() {
     let pair = Pair::start_with(Setup {
@@ -633,7 +633,7 @@ async fn payments_both_ways_over_a_channel_ldk_funded() {
     .await;
     let mut channel = open(&pair, false).await;
     one_of_each(&pair, &mut channel).await;
-    interleaved(&pair, &mut channel, 40).await;
+    interleaved(&pair, &mut channel, 100).await;
     pair.assert_quiet();
     close_and_check_payouts(&pair, &channel, false).await;
 }

@@ -32,8 +32,12 @@ use crate::wire::ChannelId;
 
 type Reply = oneshot::Sender<Result<Value, RpcError>>;
 
-/// `min_final_cltv_expiry_delta` of our invoices and keysends (BOLT 11's default).
+/// `min_final_cltv_expiry_delta` of our invoices, and the least we accept on a keysend
+/// (BOLT 11's default).
 pub(crate) const MIN_FINAL_CLTV_EXPIRY_DELTA: u16 = 18;
+/// The final expiry delta our keysends give the payee (no invoice says what it wants): 40,
+/// as LDK and lnd use, since LDK refuses final HTLCs expiring within 40 blocks.
+const KEYSEND_FINAL_CLTV_EXPIRY_DELTA: u32 = 40;
 /// Default invoice expiry (BOLT 11's default).
 const DEFAULT_EXPIRY_SECS: u64 = 3_600;
 /// Default wait of `pay` and `keysend`.
@@ -280,7 +284,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
                 payee,
                 amount: Msat(amount),
                 payment_hash: preimage.payment_hash(),
-                min_final_cltv_expiry_delta: u32::from(MIN_FINAL_CLTV_EXPIRY_DELTA),
+                min_final_cltv_expiry_delta: KEYSEND_FINAL_CLTV_EXPIRY_DELTA,
                 kind: PayKind::Keysend { preimage },
             })
         })();

@@ -221,6 +221,9 @@ impl<S: ChainSource + Clone> Actor<S> {
 
     /// The peer's message, to where [`route`] sends it.
     async fn handle_msg(&mut self, msg: Message) -> Result<(), Stop> {
+        if !matches!(msg, Message::Ping(_)) {
+            self.pings.on_other_message();
+        }
         match route(&msg, |id| self.is_reservation(id)) {
             Route::Connection => self.on_connection_msg(msg).await?,
             Route::Reservation => self.on_reservation_msg(msg).await?,

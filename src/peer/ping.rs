@@ -13,6 +13,12 @@ pub const PING_WINDOW_SECS: u64 = 30;
 /// (LDK and lnd ping on their own timers, and tests ping on demand).
 pub const MAX_PINGS_PER_WINDOW: u32 = 10;
 
+/// A ping that arrives after at least this many other messages since the previous one does
+/// not count toward [`MAX_PINGS_PER_WINDOW`]: it rides on real traffic, as LDK's do (it
+/// pings after every 32 messages it sends, to keep its send buffer in check), and a flood is
+/// pings with little else between them.
+pub(crate) const TRAFFIC_MESSAGES_PER_PING: u32 = 32;
+
 /// What to do about a received ping.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[allow(clippy::large_enum_variant)] // short-lived; boxing would only add an allocation
@@ -30,16 +36,27 @@ pub enum PingAction {
 pub struct PingGuard {
     window_start: u64,
     count: u32,
+    /// Messages other than pings since the last ping.
+    since_ping: u32,
 }
 
 impl PingGuard {
+    /// Another message than a ping arrived.
+    pub fn on_other_message(&mut self) {
+        self.since_ping = self.since_ping.saturating_add(1);
+    }
+
     /// Judges one received ping at `now`.
     pub fn on_ping(&mut self, ping: &Ping, now: u64) -> PingAction {
         if now >= self.window_start + PING_WINDOW_SECS {
             self.window_start = now;
             self.count = 0;
         }
-        self.count += 1;
+        let amid_traffic = self.since_ping >= TRAFFIC_MESSAGES_PER_PING;
+        self.since_ping = 0;
+        if !amid_traffic {
+            self.count += 1;
+        }
         if self.count > MAX_PINGS_PER_WINDOW {
             return PingAction::Flood;
         }
@@ -92,6 +109,26 @@ mod tests {
             guard.on_ping(&ping(65_531), 0),
             PingAction::Reply(_)
         ));
+    }
+
+    #[test]
+    fn pings_amid_traffic_do_not_count_but_pings_alone_do() {
+        let mut guard = PingGuard::default();
+        // A ping after every 32 messages, far more often than the window allows, as LDK
+        // does while payments stream.
+        for _ in 0..5 * MAX_PINGS_PER_WINDOW {
+            for _ in 0..TRAFFIC_MESSAGES_PER_PING {
+                guard.on_other_message();
+            }
+            assert!(matches!(guard.on_ping(&ping(0), 1), PingAction::Reply(_)));
+        }
+        // A few messages between pings do not hide a flood.
+        for _ in 0..MAX_PINGS_PER_WINDOW {
+            guard.on_other_message();
+            assert!(matches!(guard.on_ping(&ping(0), 2), PingAction::Reply(_)));
+        }
+        guard.on_other_message();
+        assert_eq!(guard.on_ping(&ping(0), 2), PingAction::Flood);
     }
 
     #[test]

@@ -104,6 +104,7 @@ pub async fn pay(net: &Network, spec: &PaySpec) -> Result<PaymentStats, Scenario
         }
     }
     stats.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    settle(net, &spec.from).await;
     match other {
         None => Ok(stats),
         Some(first) => Err(ScenarioError::Check(format!(
@@ -111,6 +112,29 @@ pub async fn pay(net: &Network, spec: &PaySpec) -> Result<PaymentStats, Scenario
             stats.summary(),
             spec.expect.status()
         ))),
+    }
+}
+
+/// How long [`settle`] waits for the payer's channels to have no HTLC left.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Waits (up to [`SETTLE_TIMEOUT`]) until `node`'s channels hold no HTLC: a payment is over
+/// for the payer when the preimage arrives, a little before the commitments without its HTLC
+/// are signed, and the balances the report shows after the step should be the settled ones.
+async fn settle(net: &Network, node: &str) {
+    let start = Instant::now();
+    while start.elapsed() < SETTLE_TIMEOUT {
+        let Ok(channels) = net.call(node, "channels", serde_json::json!({})).await else {
+            return;
+        };
+        let busy = channels.as_array().is_some_and(|list| {
+            list.iter()
+                .any(|c| c["htlcs"].as_array().is_some_and(|h| !h.is_empty()))
+        });
+        if !busy {
+            return;
+        }
+        tokio::time::sleep(super::network::POLL).await;
     }
 }
 
