@@ -174,8 +174,9 @@ impl<S: ChainSource + Clone> NodeActor<S> {
         let Some(core) = self.channels.get_mut(&id) else {
             return;
         };
-        let actions = core.poll_actions();
+        let mut actions = core.poll_actions();
         let peer = core.record().params.peer;
+        self.attach_payment_writes(id, &mut actions);
         let mut actions = actions.into_iter().peekable();
         while let Some(action) = actions.next() {
             match action {

@@ -15,7 +15,9 @@ use tokio::sync::oneshot;
 
 use super::actor::{unix_now, NodeActor, NodeCmd};
 use crate::chain::ChainSource;
-use crate::channel::{sha256_of_onion, ChannelStatus, Command, CommandOutput, Party, Resolution};
+use crate::channel::{
+    sha256_of_onion, Action, ChannelEvent, ChannelStatus, Command, CommandOutput, Party, Resolution,
+};
 use crate::crash::crash_point;
 use crate::invoice::{self, InvoiceRequest, RouteHintHop};
 use crate::onion::{self, FailureMessage, PeelError, SharedSecret};
@@ -25,7 +27,7 @@ use crate::payment::{
     Known, Part, PaymentRecord, PaymentStatus,
 };
 use crate::rpc::{opt_param, param, RpcError};
-use crate::store::Batch;
+use crate::store::{Batch, Op};
 use crate::tx::{PaymentHash, PaymentPreimage};
 use crate::units::Msat;
 use crate::wire::ChannelId;
@@ -58,6 +60,9 @@ pub(crate) struct PayState {
     next_waiter: u64,
     /// What is needed to try a payment again on another channel, and the channels tried.
     targets: HashMap<PaymentHash, (Target, HashSet<ChannelId>)>,
+    /// Failed attempts recorded with their channel's write, waiting for the channel's
+    /// `HtlcFailed` event to decide what comes next.
+    verdicts: HashMap<HtlcRef, send::Verdict>,
 }
 
 fn failed(e: impl std::fmt::Display) -> RpcError {
@@ -530,8 +535,60 @@ impl<S: ChainSource + Clone> NodeActor<S> {
         self.answer_waiters(outcome.hash);
     }
 
-    /// Our HTLC failed irrevocably: read the failure, try another channel or fail the
-    /// payment.
+    /// Reads how our HTLC failed and records its attempt failed; the writes are returned
+    /// for the caller to persist, and the verdict kept for [`Self::on_htlc_failed`].
+    fn record_failed_attempt(&mut self, htlc: HtlcRef, resolution: &Resolution) -> Vec<Op> {
+        let Some(payment) = self.pay.book.payment_of(htlc) else {
+            return Vec::new();
+        };
+        let Some(attempt) = payment.attempts.iter().find(|a| a.htlc == htlc) else {
+            return Vec::new();
+        };
+        let secrets: Vec<SharedSecret> = attempt
+            .shared_secrets
+            .iter()
+            .filter_map(|s| <[u8; 32]>::from_hex(s).ok().map(SharedSecret))
+            .collect();
+        let verdict = send::interpret(resolution, &secrets, &attempt.route);
+        let Some(outcome) = self.pay.book.attempt_failed(htlc, verdict.failure.clone()) else {
+            return Vec::new();
+        };
+        tracing::info!(payment_hash = %outcome.hash.0.to_lower_hex_string(), failure = %verdict.failure, "payment attempt failed");
+        self.pay.verdicts.insert(htlc, verdict);
+        outcome.ops
+    }
+
+    /// Puts the record of each attempt a channel's actions fail (`HtlcFailed`) into the
+    /// write that removes its HTLC from the channel, so the two land in one transaction.
+    pub(crate) fn attach_payment_writes(&mut self, channel_id: ChannelId, actions: &mut [Action]) {
+        let mut last_persist = None;
+        for i in 0..actions.len() {
+            let failed = match &actions[i] {
+                Action::Persist(_) => {
+                    last_persist = Some(i);
+                    continue;
+                }
+                Action::Event(ChannelEvent::HtlcFailed { id, resolution }) => {
+                    (*id, resolution.clone())
+                }
+                _ => continue,
+            };
+            let Some(at) = last_persist else {
+                continue;
+            };
+            let htlc = HtlcRef {
+                channel_id,
+                htlc_id: failed.0,
+            };
+            let ops = self.record_failed_attempt(htlc, &failed.1);
+            if let Some(Action::Persist(batch)) = actions.get_mut(at) {
+                batch.ops.extend(ops);
+            }
+        }
+    }
+
+    /// Our HTLC failed irrevocably: try another channel or fail the payment. The attempt
+    /// was recorded failed with the channel's write ([`Self::attach_payment_writes`]).
     pub(crate) async fn on_htlc_failed(
         &mut self,
         channel_id: ChannelId,
@@ -542,27 +599,25 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             channel_id,
             htlc_id,
         };
-        let Some(payment) = self.pay.book.payment_of(htlc) else {
+        let verdict = if let Some(v) = self.pay.verdicts.remove(&htlc) {
+            v
+        } else {
+            // Not recorded with a channel write (no write came before the event).
+            let ops = self.record_failed_attempt(htlc, resolution);
+            if ops.is_empty() {
+                return;
+            }
+            if let Err(e) = self.persist(Batch { ops }).await {
+                tracing::error!("cannot record the failed attempt: {e}");
+            }
+            let Some(v) = self.pay.verdicts.remove(&htlc) else {
+                return;
+            };
+            v
+        };
+        let Some(hash) = self.pay.book.payment_of(htlc).map(PaymentRecord::hash) else {
             return;
         };
-        let Some(attempt) = payment.attempts.iter().find(|a| a.htlc == htlc) else {
-            return;
-        };
-        let secrets: Vec<SharedSecret> = attempt
-            .shared_secrets
-            .iter()
-            .filter_map(|s| <[u8; 32]>::from_hex(s).ok().map(SharedSecret))
-            .collect();
-        let verdict = send::interpret(resolution, &secrets, &attempt.route);
-        let Some(outcome) = self.pay.book.attempt_failed(htlc, verdict.failure.clone()) else {
-            return;
-        };
-        let hash = outcome.hash;
-        tracing::info!(payment_hash = %hash.0.to_lower_hex_string(), failure = %verdict.failure, "payment attempt failed");
-        if let Err(e) = self.persist(Batch { ops: outcome.ops }).await {
-            tracing::error!("cannot record the failed attempt: {e}");
-        }
-        crash_point("payment_attempt_failed_stored");
         if verdict.retry && self.pay.targets.contains_key(&hash) {
             self.try_next_channel(hash).await;
             return;
@@ -574,6 +629,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
         if let Err(e) = self.persist(Batch { ops }).await {
             tracing::error!("cannot record the failed payment: {e}");
         }
+        crash_point("payment_failed_stored");
         self.answer_waiters(hash);
     }
 
