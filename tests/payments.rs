@@ -7,94 +7,15 @@
 
 mod common;
 
-use common::procs::{ChainProcess, NodeProcess, RegtestProcess};
+use common::procs::{NodeProcess, RegtestProcess};
+use common::two_nodes::{self, channel, ready_pair, wait_connected};
 use common::{wait_for_blocking, DEADLINE};
 use serde_json::Value;
 
-fn mine(chain: &RegtestProcess, n: u32) {
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(chain.mine(n));
-}
-
-fn fund(chain: &RegtestProcess, node: &NodeProcess) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(chain.mine_to(1, &node.address()));
-    rt.block_on(chain.mine(100));
-    wait_for_blocking("the wallet to see its coin", DEADLINE, || {
-        (node.ok(&["balance"])["confirmed_sat"].as_u64()? > 0).then_some(())
-    });
-}
-
-fn channel(node: &NodeProcess, id: &str) -> Value {
-    node.channels()
-        .into_iter()
-        .find(|c| c["channel_id"] == id)
-        .unwrap_or_else(|| panic!("no channel {id}:\n{}", node.log_tail()))
-}
-
-/// A funds a 1,000,000 sat channel to B, pushing B 100,000 sat; both call it ready.
-fn ready_pair(chain: &RegtestProcess, a: &NodeProcess, b: &NodeProcess) -> String {
-    fund(chain, a);
-    a.ok(&["connect", &b.target()]);
-    let opened = a.ok(&["open", &b.node_id, "1000000", "--push-msat", "100000000"]);
-    let id = opened["channel_id"].as_str().unwrap().to_string();
-    mine(chain, 3);
-    for node in [a, b] {
-        wait_for_blocking("the channel to be ready", DEADLINE, || {
-            (channel(node, &id)["state"] == "ready").then_some(())
-        });
-    }
-    id
-}
-
-/// Both sides agree: no HTLC left, mirrored balances and commitment numbers. Returns A's
-/// local balance.
+/// Waits until both sides agree (see [`two_nodes::wait_settled`]); A's local balance.
 fn wait_settled(a: &NodeProcess, b: &NodeProcess, id: &str) -> u64 {
-    let mut last = (Value::Null, Value::Null);
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        wait_for_blocking("both sides to settle", DEADLINE, || {
-            let (ca, cb) = (channel(a, id), channel(b, id));
-            last = (ca.clone(), cb.clone());
-            let agree = ca["htlcs"].as_array()?.is_empty()
-                && cb["htlcs"].as_array()?.is_empty()
-                && ca["commitment_number"]["local"] == cb["commitment_number"]["remote"]
-                && ca["commitment_number"]["remote"] == cb["commitment_number"]["local"]
-                && ca["local_balance_msat"] == cb["remote_balance_msat"]
-                && ca["remote_balance_msat"] == cb["local_balance_msat"];
-            agree.then(|| ca["local_balance_msat"].as_u64())?
-        })
-    }));
-    result.unwrap_or_else(|_| {
-        panic!(
-            "not settled:\nA {}\nB {}\n--- A log\n{}\n--- B log\n{}",
-            last.0,
-            last.1,
-            a.log_tail(),
-            b.log_tail()
-        )
-    })
-}
-
-fn wait_connected(a: &NodeProcess, b: &NodeProcess) {
-    for (x, y) in [(a, b), (b, a)] {
-        wait_for_blocking("the nodes to connect", DEADLINE, || {
-            x.ok(&["peers"])
-                .as_array()?
-                .iter()
-                .any(|p| p["node_id"] == y.node_id.as_str() && p["connected"] == true)
-                .then_some(())
-        });
-    }
-    // Usable again: the channel reestablished on both sides.
-    wait_for_blocking("the channel to be usable", DEADLINE, || {
-        let ok = [a, b].iter().all(|n| {
-            n.channels()
-                .iter()
-                .all(|c| c["state"] == "ready" && c["usable"] == true)
-        });
-        ok.then_some(())
-    });
+    let (ca, _) = two_nodes::wait_settled(a, b, id);
+    ca["local_balance_msat"].as_u64().expect("a balance")
 }
 
 fn invoice(node: &NodeProcess, amount: &str) -> Value {

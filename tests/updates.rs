@@ -8,79 +8,9 @@
 mod common;
 
 use common::procs::{ChainProcess, NodeProcess, RegtestProcess};
+use common::two_nodes::{channel, height, mine, ready_pair, wait_connected, wait_settled};
 use common::{wait_for_blocking, DEADLINE};
 use serde_json::Value;
-
-fn mine(chain: &RegtestProcess, n: u32) {
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(chain.mine(n));
-}
-
-fn fund(chain: &RegtestProcess, node: &NodeProcess) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(chain.mine_to(1, &node.address()));
-    rt.block_on(chain.mine(100));
-    wait_for_blocking("the wallet to see its coin", DEADLINE, || {
-        (node.ok(&["balance"])["confirmed_sat"].as_u64()? > 0).then_some(())
-    });
-}
-
-fn channel(node: &NodeProcess, id: &str) -> Value {
-    node.channels()
-        .into_iter()
-        .find(|c| c["channel_id"] == id)
-        .unwrap_or_else(|| panic!("no channel {id}:\n{}", node.log_tail()))
-}
-
-/// A (funder, 1,000,000 sat, 100,000 sat pushed) and B with a ready channel.
-fn ready_pair(chain: &RegtestProcess, a: &NodeProcess, b: &NodeProcess) -> String {
-    fund(chain, a);
-    a.ok(&["connect", &b.target()]);
-    let opened = a.ok(&["open", &b.node_id, "1000000", "--push-msat", "100000000"]);
-    let id = opened["channel_id"].as_str().unwrap().to_string();
-    mine(chain, 3);
-    for node in [a, b] {
-        wait_for_blocking("the channel to be ready", DEADLINE, || {
-            (channel(node, &id)["state"] == "ready").then_some(())
-        });
-    }
-    id
-}
-
-/// Both sides hold the same state: no HTLC, the same feerate, each side's commitment number
-/// as the other counts it, mirrored balances.
-fn wait_settled(a: &NodeProcess, b: &NodeProcess, id: &str) -> (Value, Value) {
-    let what = format!(
-        "both sides to settle in agreement\n--- A ---\n{}\n--- B ---\n{}",
-        a.datadir.display(),
-        b.datadir.display()
-    );
-    let mut last = (Value::Null, Value::Null);
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        wait_for_blocking(&what, DEADLINE, || {
-            let (ca, cb) = (channel(a, id), channel(b, id));
-            last = (ca.clone(), cb.clone());
-            let agree = ca["htlcs"].as_array()?.is_empty()
-                && cb["htlcs"].as_array()?.is_empty()
-                && ca["feerate_sat_per_kw"] == cb["feerate_sat_per_kw"]
-                && ca["commitment_number"]["local"] == cb["commitment_number"]["remote"]
-                && ca["commitment_number"]["remote"] == cb["commitment_number"]["local"]
-                && ca["local_balance_msat"] == cb["remote_balance_msat"]
-                && ca["remote_balance_msat"] == cb["local_balance_msat"];
-            agree.then_some((ca, cb))
-        })
-    }));
-    result.unwrap_or_else(|_| {
-        panic!(
-            "not settled:\nA {}\nB {}\n--- A log\n{}\n--- B log\n{}",
-            last.0,
-            last.1,
-            a.log_tail(),
-            b.log_tail()
-        )
-    })
-}
 
 /// Both sides' current commitments are at `feerate` (the dance is under way or over: a
 /// settled state seen before it started would say nothing).
@@ -101,12 +31,6 @@ fn add_htlc(a: &NodeProcess, id: &str, chain_height: u64) -> bool {
         &(chain_height + 100).to_string(),
     ]);
     ok
-}
-
-fn height(chain: &RegtestProcess) -> u64 {
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(chain.height())
 }
 
 #[test]
@@ -187,20 +111,6 @@ fn a_node_killed_after_each_write_of_the_dance_finishes_it_after_restart() {
             assert_eq!(c["state"], "ready", "{point}: {c}");
             assert!(c["close"].is_null(), "{point}: {c}");
         }
-    }
-}
-
-/// Both nodes list each other as connected and A's channel is usable (it reestablished:
-/// `addhtlc` would be refused before).
-fn wait_connected(a: &NodeProcess, b: &NodeProcess) {
-    for (x, y) in [(a, b), (b, a)] {
-        wait_for_blocking("the nodes to reconnect", DEADLINE, || {
-            x.ok(&["peers"])
-                .as_array()?
-                .iter()
-                .any(|p| p["node_id"] == y.node_id.as_str() && p["connected"] == true)
-                .then_some(())
-        });
     }
 }
 

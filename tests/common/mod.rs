@@ -6,6 +6,7 @@
 #![allow(clippy::disallowed_methods)] // tests read clocks and spawn processes
 
 pub mod procs;
+pub mod two_nodes;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
