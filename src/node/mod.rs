@@ -13,6 +13,7 @@ mod closing;
 mod commands;
 pub mod config;
 mod payments;
+mod receive;
 pub mod seed;
 
 use std::collections::{HashMap, HashSet};
