@@ -198,3 +198,56 @@ fn a_payment_killed_at_each_write_ends_once_and_pay_answers_its_outcome() {
         }
     }
 }
+
+/// Two channels to the payee: the roomier one cannot carry the payment without going under
+/// the reserve B asks of A (1% of a 10,000,000 sat channel, 100,000 sat), so the core
+/// refuses it there and the payment goes through the other one.
+#[test]
+fn a_channel_that_refuses_the_htlc_is_passed_over_for_the_next() {
+    let chain = RegtestProcess::start();
+    let a = NodeProcess::start(&chain, &[]);
+    let b = NodeProcess::start(&chain, &[]);
+    two_nodes::fund(&chain, &a);
+    a.ok(&["connect", &b.target()]);
+    // The roomier channel: A keeps 250,000 sat of 10,000,000.
+    let big = a.ok(&["open", &b.node_id, "10000000", "--push-msat", "9750000000"]);
+    two_nodes::mine(&chain, 3);
+    // The smaller one: A keeps all of 200,000 sat.
+    let small = wait_for_blocking("the second open", DEADLINE, || {
+        let (ok, v) = a.cli(&["open", &b.node_id, "200000"]);
+        ok.then_some(v)
+    });
+    two_nodes::mine(&chain, 3);
+    let ids: Vec<String> = [&big, &small]
+        .iter()
+        .map(|o| o["channel_id"].as_str().unwrap().to_string())
+        .collect();
+    wait_connected(&a, &b);
+    let before: Vec<u64> = ids
+        .iter()
+        .map(|id| channel(&a, id)["local_balance_msat"].as_u64().unwrap())
+        .collect();
+    assert!(
+        before[0] > before[1],
+        "the big channel is the roomier: {before:?}"
+    );
+
+    let inv = invoice(&b, "180000000");
+    let paid = a.ok(&["pay", inv["bolt11"].as_str().unwrap()]);
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    assert_eq!(paid["route"][0]["channel_id"], ids[1].as_str(), "{paid}");
+    assert_eq!(paid["attempts"], 1, "the refusal sent nothing: {paid}");
+    let log = std::fs::read_to_string(a.datadir.join("node.log")).unwrap_or_default();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("HTLC refused") && l.contains(&ids[0][..16])),
+        "the big channel was tried first and refused it:\n{}",
+        a.log_tail()
+    );
+    assert_eq!(wait_settled(&a, &b, &ids[1]), before[1] - 180_000_000);
+    assert_eq!(
+        wait_settled(&a, &b, &ids[0]),
+        before[0],
+        "the big channel moved nothing"
+    );
+}
