@@ -813,3 +813,74 @@ async fn ldk_pays_a_petrel_invoice_in_three_parts() {
     check_balances(&pair, &channel).await;
     pair.assert_quiet();
 }
+
+/// Petrel killed at each write of a payment's life with LDK on the other side, restarted,
+/// and reestablished with LDK: as payee right after storing its invoice paid (before
+/// `update_fulfill_htlc` leaves), and as payer right after storing the attempt (before
+/// `update_add_htlc` leaves) and right after storing the success. Each payment ends once:
+/// LDK sees it sent or claims it once, Petrel's records say so, `pay` of the same invoice
+/// after the restart answers the outcome, and the balances agree to the msat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payments_end_once_when_petrel_dies_at_each_payment_write() {
+    let mut pair = Pair::start([0x55; 32]).await;
+    let mut channel = open(&pair, true).await;
+
+    // Petrel as payee.
+    let amount = 33_000_000;
+    let (answer, invoice) = petrel_invoice(&pair, amount, "payee dies");
+    let hash = answer["payment_hash"].as_str().unwrap().to_string();
+    let before = pair.reestablishes_received();
+    pair.restart_crashing_at("invoice_settled_stored");
+    pair.wait_reestablished(&channel.id, before).await;
+    let id = pair.ldk.pay_invoice(&invoice, None);
+    pair.wait_petrel_aborted("invoice_settled_stored");
+    let before = pair.reestablishes_received();
+    pair.restart_petrel();
+    pair.wait_reestablished(&channel.id, before).await;
+    ldk_sent(&pair, id, bytes32(&answer["payment_hash"]), amount).await;
+    let record = wait_for("Petrel to call its invoice paid", DEADLINE, || async {
+        Some(petrel_invoice_record(&pair, &hash)).filter(|r| r["status"] == "paid")
+    })
+    .await;
+    assert_eq!(record["received_msat"], amount, "{record}");
+    channel.received(amount);
+    check_balances(&pair, &channel).await;
+
+    // Petrel as payer.
+    for (point, amount) in [
+        ("payment_attempt_stored", 21_000_000),
+        ("payment_succeeded_stored", 22_000_000),
+    ] {
+        let invoice = pair.ldk.invoice(amount, point);
+        let bolt11 = invoice.to_string();
+        let hash = invoice.payment_hash().to_byte_array();
+        let before = pair.reestablishes_received();
+        pair.restart_crashing_at(point);
+        pair.wait_reestablished(&channel.id, before).await;
+        let (_, first) = petrel_cli(&pair.petrel, &["pay", &bolt11, "--timeout-secs", "30"]);
+        assert_ne!(
+            first["status"], "succeeded",
+            "{point}: Petrel answered before dying"
+        );
+        pair.wait_petrel_aborted(point);
+        let before = pair.reestablishes_received();
+        pair.restart_petrel();
+        pair.wait_reestablished(&channel.id, before).await;
+        let paid = petrel_pay(&pair, &bolt11);
+        check_petrel_paid(&paid, hash, amount);
+        let claimed = ldk_claimed(&pair, hash).await;
+        assert_eq!(claimed.amount_msat, amount, "{point}");
+        let payments: Vec<Value> = petrel_ok(&pair.petrel, &["payments"])
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let records = payments
+            .iter()
+            .filter(|p| p["payment_hash"] == hash.to_lower_hex_string())
+            .count();
+        assert_eq!(records, 1, "{point}: one record for the payment");
+        channel.paid(amount);
+        check_balances(&pair, &channel).await;
+    }
+    pair.assert_quiet();
+}
