@@ -251,3 +251,32 @@ fn a_channel_that_refuses_the_htlc_is_passed_over_for_the_next() {
         "the big channel moved nothing"
     );
 }
+
+/// While the payee is down, and right after the payer restarted, the channel waits for the
+/// peer's `channel_reestablish`: a `pay` made then waits for the channel (up to 30 s) instead
+/// of failing for want of one, and goes through once the payee is back.
+#[test]
+fn a_payment_made_while_the_channel_reestablishes_waits_for_it() {
+    let chain = RegtestProcess::start();
+    let mut a = NodeProcess::start(&chain, &[]);
+    let mut b = NodeProcess::start(&chain, &[]);
+    let id = ready_pair(&chain, &a, &b);
+    let start = wait_settled(&a, &b, &id);
+    let inv = invoice(&b, "5000000");
+    b.kill();
+    a.restart();
+    let paid = std::thread::scope(|s| {
+        let payer = s.spawn(|| a.cli(&["pay", inv["bolt11"].as_str().unwrap()]));
+        wait_for_blocking("A to wait for the channel", DEADLINE, || {
+            let log = std::fs::read_to_string(a.datadir.join("node.log")).ok()?;
+            log.contains("waiting for a channel to the payee to reestablish")
+                .then_some(())
+        });
+        b.restart();
+        payer.join().expect("the payer thread")
+    });
+    assert!(paid.0, "{}", paid.1);
+    assert_eq!(paid.1["status"], "succeeded", "{}", paid.1);
+    assert_eq!(paid.1["attempts"], 1, "{}", paid.1);
+    assert_eq!(wait_settled(&a, &b, &id), start - 5_000_000);
+}

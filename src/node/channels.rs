@@ -475,11 +475,17 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             }
         }
         let now = self.when();
+        let mut linked_now = false;
         if let Some(core) = self.channels.get_mut(&id) {
+            let was_linked = core.is_linked();
             if let Err(e) = core.handle_message(msg, now) {
                 tracing::debug!(channel = %id, "{e}");
             }
+            linked_now = !was_linked && core.is_linked();
         }
         self.run_actions(id).await;
+        if linked_now {
+            self.retry_parked(node_id).await;
+        }
     }
 }

@@ -41,6 +41,8 @@ pub(crate) const MIN_FINAL_CLTV_EXPIRY_DELTA: u16 = 18;
 const KEYSEND_FINAL_CLTV_EXPIRY_DELTA: u32 = 40;
 /// Default invoice expiry (BOLT 11's default).
 const DEFAULT_EXPIRY_SECS: u64 = 3_600;
+/// How long a payment waits for a channel to the payee that is reestablishing.
+const PARK_SECS: u64 = 30;
 /// Default wait of `pay` and `keysend`.
 const DEFAULT_PAY_TIMEOUT_SECS: u64 = 60;
 /// Route hints in our invoices use these for the peer's side (its `channel_update` is not
@@ -59,6 +61,8 @@ pub(crate) struct PayState {
     next_waiter: u64,
     /// What is needed to try a payment again on another channel, and the channels tried.
     targets: HashMap<PaymentHash, (Target, HashSet<ChannelId>)>,
+    /// Payments waiting for a channel to the payee to reestablish, with when they give up.
+    parked: HashMap<PaymentHash, u64>,
     /// Failed attempts recorded with their channel's write, waiting for the channel's
     /// `HtlcFailed` event to decide what comes next.
     verdicts: HashMap<HtlcRef, send::Verdict>,
@@ -423,8 +427,55 @@ impl<S: ChainSource + Clone> NodeActor<S> {
         send::order_candidates(all, payee, amount)
     }
 
+    /// Whether a ready channel to `payee` that could carry `amount` is only waiting for its
+    /// peer (disconnected, or `channel_reestablish` not yet exchanged).
+    fn reconnecting_to(&self, payee: &PublicKey, amount: Msat) -> bool {
+        self.channels.values().any(|c| {
+            let rec = c.record();
+            c.status() == ChannelStatus::Ready
+                && !c.is_linked()
+                && &rec.params.peer == payee
+                && rec.commitment.balances().0 >= amount
+        })
+    }
+
+    /// Payments waiting for a channel to `peer` try again now that one is usable.
+    pub(crate) async fn retry_parked(&mut self, peer: PublicKey) {
+        let ready: Vec<PaymentHash> = self
+            .pay
+            .parked
+            .keys()
+            .filter(|h| {
+                self.pay
+                    .targets
+                    .get(h)
+                    .is_some_and(|(t, _)| t.payee == peer)
+            })
+            .copied()
+            .collect();
+        for hash in ready {
+            self.try_next_channel(hash).await;
+        }
+    }
+
+    /// Payments that waited [`PARK_SECS`] for a channel give up.
+    pub(crate) async fn expire_parked(&mut self) {
+        let now = unix_now();
+        let due: Vec<PaymentHash> = self
+            .pay
+            .parked
+            .iter()
+            .filter(|(_, deadline)| **deadline <= now)
+            .map(|(h, _)| *h)
+            .collect();
+        for hash in due {
+            self.try_next_channel(hash).await;
+        }
+    }
+
     /// Offers the payment's HTLC on the next channel not tried yet; with none left, the
-    /// payment fails.
+    /// payment fails, unless a channel to the payee is reestablishing: then it waits for it
+    /// (up to [`PARK_SECS`]).
     async fn try_next_channel(&mut self, hash: PaymentHash) {
         let Some((target, tried)) = self.pay.targets.get(&hash).cloned() else {
             return;
@@ -489,10 +540,21 @@ impl<S: ChainSource + Clone> NodeActor<S> {
                 last_refusal = Some(e.to_string());
                 break;
             }
+            self.pay.parked.remove(&hash);
             crash_point("payment_attempt_stored");
             self.run_actions(via.channel_id).await;
             return;
         }
+        if last_refusal.is_none() && self.reconnecting_to(&target.payee, target.amount) {
+            // A channel that could carry it is waiting for its peer's channel_reestablish
+            // (after a restart, a reconnection): wait for it, a while.
+            let deadline = unix_now() + PARK_SECS;
+            if *self.pay.parked.entry(hash).or_insert(deadline) > unix_now() {
+                tracing::debug!(payment_hash = %hash.0.to_lower_hex_string(), "waiting for a channel to the payee to reestablish");
+                return;
+            }
+        }
+        self.pay.parked.remove(&hash);
         let reason = last_refusal.map_or_else(
             || "no ready channel to the payee with enough outbound capacity".to_string(),
             |r| format!("no channel to the payee took the HTLC (last: {r})"),

@@ -150,8 +150,10 @@ impl<S: ChainSource + Clone> NodeActor<S> {
         self.run_actions(channel_id).await;
     }
 
-    /// Held parts that timed out or near their expiry are failed back.
+    /// Payments that waited too long for a channel give up; held parts that timed out or
+    /// near their expiry are failed back.
     pub(crate) async fn payments_tick(&mut self) {
+        self.expire_parked().await;
         let decisions = self.pay.book.receiver.on_tick(unix_now(), self.tip);
         if !decisions.is_empty() {
             self.apply_decisions(decisions).await;
