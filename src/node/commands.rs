@@ -44,12 +44,12 @@ impl RpcHandler for RpcAdapter {
     }
 }
 
-fn parse_node_id(text: &str) -> Result<PublicKey, RpcError> {
+pub(super) fn parse_node_id(text: &str) -> Result<PublicKey, RpcError> {
     text.parse()
         .map_err(|e| RpcError::InvalidParams(format!("node id `{text}`: {e}")))
 }
 
-fn failed(e: impl std::fmt::Display) -> RpcError {
+pub(super) fn failed(e: impl std::fmt::Display) -> RpcError {
     RpcError::Failed(e.to_string())
 }
 

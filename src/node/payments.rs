@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 use super::actor::{unix_now, NodeActor, NodeCmd};
+use super::commands::{failed, parse_node_id};
 use crate::chain::ChainSource;
 use crate::channel::{
     Action, ChannelEvent, ChannelStatus, Command, CommandOutput, Party, Resolution,
@@ -39,8 +40,6 @@ pub(crate) const MIN_FINAL_CLTV_EXPIRY_DELTA: u16 = 18;
 /// The final expiry delta our keysends give the payee (no invoice says what it wants): 40,
 /// as LDK and lnd use, since LDK refuses final HTLCs expiring within 40 blocks.
 const KEYSEND_FINAL_CLTV_EXPIRY_DELTA: u32 = 40;
-/// Default invoice expiry (BOLT 11's default).
-const DEFAULT_EXPIRY_SECS: u64 = 3_600;
 /// How long a payment waits for a channel to the payee that is reestablishing.
 const PARK_SECS: u64 = 30;
 /// Default wait of `pay` and `keysend`.
@@ -68,14 +67,24 @@ pub(crate) struct PayState {
     verdicts: HashMap<HtlcRef, send::Verdict>,
 }
 
-fn failed(e: impl std::fmt::Display) -> RpcError {
-    RpcError::Failed(e.to_string())
-}
-
 fn random32() -> [u8; 32] {
     let mut bytes = [0u8; 32];
     thread_rng().fill_bytes(&mut bytes);
     bytes
+}
+
+/// What `keysend NODE_ID AMOUNT_MSAT` pays: a fresh preimage, carried in the onion.
+fn keysend_target(params: &Value) -> Result<Target, RpcError> {
+    let payee = parse_node_id(&param::<String>(params, "node_id")?)?;
+    let amount: u64 = param(params, "amount_msat")?;
+    let preimage = PaymentPreimage(random32());
+    Ok(Target {
+        payee,
+        amount: Msat(amount),
+        payment_hash: preimage.payment_hash(),
+        min_final_cltv_expiry_delta: KEYSEND_FINAL_CLTV_EXPIRY_DELTA,
+        kind: PayKind::Keysend { preimage },
+    })
 }
 
 /// `amount_msat` as `invoice` takes it: a number, or "any".
@@ -142,12 +151,25 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             "decodeinvoice" => param::<String>(params, "bolt11")
                 .and_then(|b| invoice::decode(&b).map_err(failed))
                 .map(|d| d.to_json()),
-            "pay" => {
-                self.rpc_pay(params, reply).await;
-                return None;
-            }
-            "keysend" => {
-                self.rpc_keysend(params, reply).await;
+            "pay" | "keysend" => {
+                let target = if method == "pay" {
+                    self.pay_target(params)
+                } else {
+                    keysend_target(params).map(|t| (t, None))
+                };
+                // A bad `timeout_secs` falls back to the default rather than refusing.
+                let timeout = opt_param::<u64>(params, "timeout_secs")
+                    .ok()
+                    .flatten()
+                    .unwrap_or(DEFAULT_PAY_TIMEOUT_SECS);
+                match target {
+                    Ok((target, bolt11)) => {
+                        self.start_payment(target, bolt11, timeout, reply).await;
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
                 return None;
             }
             "payments" => Ok(self.payments_json()),
@@ -196,7 +218,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
     async fn rpc_invoice(&mut self, params: &Value) -> Result<Value, RpcError> {
         let amount = amount_param(params)?;
         let description: String = opt_param(params, "description")?.unwrap_or_default();
-        let expiry: u64 = opt_param(params, "expiry")?.unwrap_or(DEFAULT_EXPIRY_SECS);
+        let expiry: u64 = opt_param(params, "expiry")?.unwrap_or(invoice::DEFAULT_EXPIRY_SECS);
         let preimage = PaymentPreimage(random32());
         let payment_secret = random32();
         let now = unix_now();
@@ -239,73 +261,33 @@ impl<S: ChainSource + Clone> NodeActor<S> {
         }))
     }
 
-    /// `pay BOLT11 [--amount-msat N] [--timeout-secs N]`.
-    async fn rpc_pay(&mut self, params: &Value, reply: Reply) {
-        let prepared = (|| {
-            let bolt11: String = param(params, "bolt11")?;
-            let asked: Option<u64> = opt_param(params, "amount_msat")?;
-            let decoded = invoice::decode(&bolt11).map_err(failed)?;
-            decoded
-                .check_payable(self.config.network, unix_now())
-                .map_err(failed)?;
-            let amount = decoded
-                .amount_to_pay(asked.map(Msat))
-                .map_err(|e| RpcError::InvalidParams(e.to_string()))?;
-            let payment_secret = decoded
-                .payment_secret
-                .ok_or_else(|| RpcError::Failed("the invoice has no payment secret".into()))?;
-            let target = Target {
-                payee: decoded.payee,
-                amount,
-                payment_hash: decoded.payment_hash,
-                min_final_cltv_expiry_delta: u32::try_from(decoded.min_final_cltv_expiry_delta)
-                    .unwrap_or(u32::MAX),
-                kind: PayKind::Invoice {
-                    payment_secret,
-                    payment_metadata: decoded.payment_metadata.clone(),
-                },
-            };
-            Ok((target, Some(bolt11)))
-        })();
-        let timeout = opt_param::<u64>(params, "timeout_secs")
-            .ok()
-            .flatten()
-            .unwrap_or(DEFAULT_PAY_TIMEOUT_SECS);
-        match prepared {
-            Ok((target, bolt11)) => self.start_payment(target, bolt11, timeout, reply).await,
-            Err(e) => {
-                let _ = reply.send(Err(e));
-            }
-        }
-    }
-
-    /// `keysend NODE_ID AMOUNT_MSAT [--timeout-secs N]`.
-    async fn rpc_keysend(&mut self, params: &Value, reply: Reply) {
-        let prepared = (|| {
-            let node_id: String = param(params, "node_id")?;
-            let payee: PublicKey = node_id
-                .parse()
-                .map_err(|e| RpcError::InvalidParams(format!("node id `{node_id}`: {e}")))?;
-            let amount: u64 = param(params, "amount_msat")?;
-            let preimage = PaymentPreimage(random32());
-            Ok(Target {
-                payee,
-                amount: Msat(amount),
-                payment_hash: preimage.payment_hash(),
-                min_final_cltv_expiry_delta: KEYSEND_FINAL_CLTV_EXPIRY_DELTA,
-                kind: PayKind::Keysend { preimage },
-            })
-        })();
-        let timeout = opt_param::<u64>(params, "timeout_secs")
-            .ok()
-            .flatten()
-            .unwrap_or(DEFAULT_PAY_TIMEOUT_SECS);
-        match prepared {
-            Ok(target) => self.start_payment(target, None, timeout, reply).await,
-            Err(e) => {
-                let _ = reply.send(Err(e));
-            }
-        }
+    /// What `pay BOLT11 [--amount-msat N]` pays, checked before anything is sent, and the
+    /// invoice.
+    fn pay_target(&self, params: &Value) -> Result<(Target, Option<String>), RpcError> {
+        let bolt11: String = param(params, "bolt11")?;
+        let asked: Option<u64> = opt_param(params, "amount_msat")?;
+        let decoded = invoice::decode(&bolt11).map_err(failed)?;
+        decoded
+            .check_payable(self.config.network, unix_now())
+            .map_err(failed)?;
+        let amount = decoded
+            .amount_to_pay(asked.map(Msat))
+            .map_err(|e| RpcError::InvalidParams(e.to_string()))?;
+        let payment_secret = decoded
+            .payment_secret
+            .ok_or_else(|| RpcError::Failed("the invoice has no payment secret".into()))?;
+        let target = Target {
+            payee: decoded.payee,
+            amount,
+            payment_hash: decoded.payment_hash,
+            min_final_cltv_expiry_delta: u32::try_from(decoded.min_final_cltv_expiry_delta)
+                .unwrap_or(u32::MAX),
+            kind: PayKind::Invoice {
+                payment_secret,
+                payment_metadata: decoded.payment_metadata,
+            },
+        };
+        Ok((target, Some(bolt11)))
     }
 
     /// Registers a caller waiting for `hash`, answered at the outcome or after `timeout`
@@ -478,6 +460,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
     /// (up to [`PARK_SECS`]).
     async fn try_next_channel(&mut self, hash: PaymentHash) {
         let Some((target, tried)) = self.pay.targets.get(&hash).cloned() else {
+            self.pay.parked.remove(&hash);
             return;
         };
         let mut last_refusal = None;
