@@ -444,20 +444,7 @@ pub(super) fn fulfill_htlc(
             "the preimage does not match the HTLC's payment hash",
         ));
     }
-    ch.rec
-        .commitment
-        .ledger
-        .remove_htlc(key, Resolution::Fulfilled { preimage });
-    if let Some(msg) = ch
-        .rec
-        .commitment
-        .ledger
-        .htlcs
-        .get(&key)
-        .and_then(|h| removal_message(ch.id(), h))
-    {
-        ch.send(msg);
-    }
+    remove_theirs(ch, key, Resolution::Fulfilled { preimage });
     Ok(())
 }
 
@@ -480,6 +467,13 @@ pub(super) fn fail_htlc(
         id,
     };
     removable(ch, key).map_err(|e| refuse(e.to_string()))?;
+    remove_theirs(ch, key, resolution);
+    Ok(())
+}
+
+/// Removes the peer's HTLC `key` as `resolution` says and sends the message that tells the
+/// peer (`update_fulfill_htlc`, `update_fail_htlc` or `update_fail_malformed_htlc`).
+fn remove_theirs(ch: &mut Channel, key: HtlcKey, resolution: Resolution) {
     ch.rec.commitment.ledger.remove_htlc(key, resolution);
     if let Some(msg) = ch
         .rec
@@ -491,7 +485,6 @@ pub(super) fn fail_htlc(
     {
         ch.send(msg);
     }
-    Ok(())
 }
 
 /// Changes the commitment feerate (funder only), if we can afford it on both commitments.
