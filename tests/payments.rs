@@ -8,7 +8,7 @@
 mod common;
 
 use common::procs::{NodeProcess, RegtestProcess};
-use common::two_nodes::{self, channel, ready_pair, wait_connected};
+use common::two_nodes::{self, assert_ready_and_open, channel, ready_pair, wait_connected};
 use common::{wait_for_blocking, DEADLINE};
 use serde_json::Value;
 
@@ -191,11 +191,7 @@ fn a_payment_killed_at_each_write_ends_once_and_pay_answers_its_outcome() {
                 "{point}: {other:?} after restart: {outcome}\n(before: {first}, balance {after})"
             ),
         }
-        for node in [&a, &b] {
-            let c = channel(node, &id);
-            assert_eq!(c["state"], "ready", "{point}: {c}");
-            assert!(c["close"].is_null(), "{point}: {c}");
-        }
+        assert_ready_and_open(&a, &b, &id, point);
     }
 }
 

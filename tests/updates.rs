@@ -8,7 +8,9 @@
 mod common;
 
 use common::procs::{ChainProcess, NodeProcess, RegtestProcess};
-use common::two_nodes::{channel, height, mine, ready_pair, wait_connected, wait_settled};
+use common::two_nodes::{
+    assert_ready_and_open, channel, height, mine, ready_pair, wait_connected, wait_settled,
+};
 use common::{wait_for_blocking, DEADLINE};
 use serde_json::Value;
 
@@ -106,11 +108,7 @@ fn a_node_killed_after_each_write_of_the_dance_finishes_it_after_restart() {
             ca["local_balance_msat"], start["local_balance_msat"],
             "{point}: the HTLC went back"
         );
-        for node in [&a, &b] {
-            let c = channel(node, &id);
-            assert_eq!(c["state"], "ready", "{point}: {c}");
-            assert!(c["close"].is_null(), "{point}: {c}");
-        }
+        assert_ready_and_open(&a, &b, &id, point);
     }
 }
 

@@ -104,3 +104,13 @@ pub fn wait_connected(a: &NodeProcess, b: &NodeProcess) {
         usable.then_some(())
     });
 }
+
+/// Both sides still call the channel ready and neither closed it (`what` names the case in
+/// the failure).
+pub fn assert_ready_and_open(a: &NodeProcess, b: &NodeProcess, id: &str, what: &str) {
+    for node in [a, b] {
+        let c = channel(node, id);
+        assert_eq!(c["state"], "ready", "{what}: {c}");
+        assert!(c["close"].is_null(), "{what}: {c}");
+    }
+}

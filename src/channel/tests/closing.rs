@@ -1,7 +1,7 @@
 //! Closing with HTLCs in flight (BOLT 2 "Channel Close"): `shutdown` first, HTLCs settle,
 //! then `closing_signed`; and the timeouts and refusals around it.
 
-use super::pair::{closing_script, preimage, Pair, Who};
+use super::pair::{closing_script, Pair, Who};
 use crate::channel::Command;
 use crate::units::FeeratePerKw;
 use crate::wire::Message;
@@ -35,14 +35,7 @@ fn shutdown_waits_for_htlcs_to_settle() {
         )
         .is_err());
     // B settles it; then the funder proposes and the close completes.
-    p.command(
-        Who::B,
-        Command::Fulfill {
-            id,
-            preimage: preimage(4),
-        },
-    )
-    .unwrap();
+    p.fulfill(Who::B, id, 4);
     p.drive();
     assert!(closing_signed_sent(&p, Who::A) >= 1);
     let a_tx = p.a.ch.record().close.closing_tx.clone().expect("A agreed");

@@ -1,6 +1,6 @@
 //! The happy paths: HTLCs both ways, fee updates, commitments moving in step.
 
-use super::pair::{preimage, Pair, Who};
+use super::pair::{Pair, Who};
 use crate::channel::{ChannelEvent, Command};
 use crate::units::{FeeratePerKw, Msat};
 
@@ -16,14 +16,7 @@ fn an_htlc_goes_across_and_is_fulfilled() {
         .events
         .iter()
         .any(|e| matches!(e, ChannelEvent::HtlcReceived { id: 0, .. })));
-    p.command(
-        Who::B,
-        Command::Fulfill {
-            id,
-            preimage: preimage(1),
-        },
-    )
-    .unwrap();
+    p.fulfill(Who::B, id, 1);
     p.drive();
     p.assert_consistent();
     assert!(p.quiet());
@@ -91,14 +84,7 @@ fn many_htlcs_both_ways_settle() {
     p.drive();
     p.assert_consistent();
     for (id, n) in a_ids {
-        p.command(
-            Who::B,
-            Command::Fulfill {
-                id,
-                preimage: preimage(n),
-            },
-        )
-        .unwrap();
+        p.fulfill(Who::B, id, n);
     }
     for (id, _) in b_ids {
         p.command(
@@ -125,14 +111,7 @@ fn a_restart_resumes_from_the_store() {
     p.restart(Who::B);
     p.reconnect();
     p.assert_consistent();
-    p.command(
-        Who::B,
-        Command::Fulfill {
-            id,
-            preimage: preimage(3),
-        },
-    )
-    .unwrap();
+    p.fulfill(Who::B, id, 3);
     p.drive();
     p.assert_consistent();
     assert!(p.quiet());

@@ -402,6 +402,17 @@ impl Pair {
         }
     }
 
+    /// `who` fulfills the peer's HTLC `id` with `preimage(n)`; the command must be taken.
+    pub(crate) fn fulfill(&mut self, who: Who, id: u64, n: u64) {
+        let cmd = Command::Fulfill {
+            id,
+            preimage: preimage(n),
+        };
+        if let Err(e) = self.command(who, cmd) {
+            panic!("fulfill of HTLC {id} refused: {e}");
+        }
+    }
+
     /// Drops the connection: queues are lost, both cores reverse what they must.
     pub(crate) fn disconnect(&mut self) {
         self.connected = false;

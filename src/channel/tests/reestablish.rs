@@ -2,7 +2,7 @@
 //! at every point of the dance come back in the right order, restarts resume from the
 //! store, impossible numbers fail the channel, and a node that lost state never broadcasts.
 
-use super::pair::{preimage, Pair, PairConfig, Who};
+use super::pair::{Pair, PairConfig, Who};
 use crate::channel::{ChannelStatus, Command};
 use crate::units::FeeratePerKw;
 use crate::wire::{ChannelReestablish, Message};
@@ -42,14 +42,7 @@ fn lost_messages_are_retransmitted_in_order() {
         }
         p.disconnect();
         settles(&mut p);
-        p.command(
-            Who::B,
-            Command::Fulfill {
-                id,
-                preimage: preimage(1),
-            },
-        )
-        .unwrap();
+        p.fulfill(Who::B, id, 1);
         p.drive();
         p.assert_consistent();
         assert!(p.quiet(), "cut {cut}: not settled");
@@ -123,14 +116,7 @@ fn crashes_right_after_each_write_lose_nothing() {
             }
             p.disconnect();
             settles(&mut p);
-            p.command(
-                Who::B,
-                Command::Fulfill {
-                    id,
-                    preimage: preimage(7),
-                },
-            )
-            .unwrap();
+            p.fulfill(Who::B, id, 7);
             p.drive();
             p.assert_consistent();
             assert!(p.quiet(), "point {point}, {who:?}");
@@ -284,14 +270,7 @@ fn undecided_htlcs_are_announced_again_after_a_restart() {
     p.reconnect();
     assert_eq!(received(&p), 2);
     // Once a removal has started, it is not announced again.
-    p.command(
-        Who::B,
-        Command::Fulfill {
-            id: 0,
-            preimage: preimage(3),
-        },
-    )
-    .unwrap();
+    p.fulfill(Who::B, 0, 3);
     p.disconnect();
     p.reconnect();
     assert_eq!(received(&p), 2);

@@ -5,7 +5,7 @@
 
 use bitcoin::{Amount, ScriptBuf, Transaction};
 
-use super::pair::{preimage, Pair, Who};
+use super::pair::{Pair, Who};
 use crate::channel::commitments::local_commitment;
 use crate::channel::{record, Command, Party};
 use crate::units::FeeratePerKw;
@@ -37,14 +37,7 @@ fn a_revoked_state_with_htlcs_is_punished_from_the_revocation_log() {
     let (n, revoked) = b_commitment(&p);
     assert_eq!(revoked.output.len(), 4, "to_local, to_remote and two HTLCs");
     // The channel moves on: B revokes that state.
-    p.command(
-        Who::B,
-        Command::Fulfill {
-            id: ours,
-            preimage: preimage(1),
-        },
-    )
-    .unwrap();
+    p.fulfill(Who::B, ours, 1);
     p.command(
         Who::A,
         Command::Fail {
