@@ -93,7 +93,7 @@ pub use state::{
     ChannelStatus, CommitmentState, FundingConfirmation, FundingState, LocalCommitment,
     RemoteCommitment, RemoteCommitments,
 };
-pub use update::{sha256_of_onion, BADONION, MAX_CLTV_EXPIRY};
+pub use update::{BADONION, MAX_CLTV_EXPIRY};
 
 use crate::keys::KeysError;
 use crate::tx::TxError;

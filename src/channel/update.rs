@@ -5,7 +5,6 @@
 //! (BOLT 2 "Message Retransmission": "the receiving node only needs to store updates upon
 //! receipt of `commitment_signed`").
 
-use bitcoin::hashes::{sha256, Hash};
 use bitcoin::Amount;
 
 use super::core::{Channel, Link};
@@ -22,8 +21,9 @@ use crate::wire::{
 /// BOLT 2: `cltv_expiry` at or above this would be a time, not a height.
 pub const MAX_CLTV_EXPIRY: u32 = 500_000_000;
 
-/// BOLT 4: the BADONION bit every `update_fail_malformed_htlc` failure code carries.
-pub const BADONION: u16 = 0x8000;
+/// BOLT 4: the BADONION bit every `update_fail_malformed_htlc` failure code carries (the
+/// onion module's, where the other failure flags are).
+pub use crate::onion::BADONION;
 
 /// The party whose balance pays the commitment fee.
 pub(super) fn funder(ch: &Channel) -> Party {
@@ -595,9 +595,4 @@ pub(super) fn our_updates(ch: &Channel, from: u64, to: u64) -> Vec<Message> {
             Update::Fee(f) => Some(fee_message(id, f.feerate)),
         })
         .collect()
-}
-
-/// SHA256 of an onion, for `update_fail_malformed_htlc`.
-pub fn sha256_of_onion(onion: &[u8]) -> [u8; 32] {
-    sha256::Hash::hash(onion).to_byte_array()
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use super::actor::{unix_now, NodeActor};
 use super::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use crate::chain::ChainSource;
-use crate::channel::{sha256_of_onion, Command};
+use crate::channel::Command;
 use crate::crash::crash_point;
 use crate::onion::{self, FailureMessage, PeelError, SharedSecret};
 use crate::payment::{Decision, HtlcRef, InvoiceKind, InvoiceStatus, Known, Part};
@@ -45,7 +45,7 @@ impl<S: ChainSource + Clone> NodeActor<S> {
             Err(PeelError::Malformed { failure_code }) => {
                 let cmd = Command::FailMalformed {
                     id: htlc_id,
-                    sha256_of_onion: sha256_of_onion(&packet[..]),
+                    sha256_of_onion: onion::sha256_of_onion(&packet[..]),
                     failure_code,
                 };
                 self.htlc_command(channel_id, cmd).await;
