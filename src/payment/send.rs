@@ -177,7 +177,7 @@ fn retryable(code: u16, hop: usize, hops: usize) -> bool {
     let final_hop = hop + 1 == hops;
     let temporary = code & onion::PERM == 0;
     !final_hop && (temporary || code & onion::UPDATE != 0)
-        || final_hop && code == FailureMessage::temporary_channel_failure(None).code
+        || final_hop && code == onion::TEMPORARY_CHANNEL_FAILURE
 }
 
 /// Reads the failure of an attempt over `route` whose onion had `shared_secrets`.
